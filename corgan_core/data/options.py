@@ -1,0 +1,20 @@
+"""How to read a data source: one frozen dataclass shared by the CLI, the dashboard and runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Options for :func:`corgan_core.data.load`. Field metadata ``help`` feeds CLI and forms."""
+
+    source: str = field(default="auto", metadata={"help": "Loader: auto, npz, npy, csv, parquet, mimic3, mimic4, eicu, long, wide-codes, omop, demo."})
+    kind: str = field(default="binary", metadata={"help": "binary (code present), count (admissions with the code) or continuous (wide numeric tables)."})
+    grouping: str = field(default="3digit", metadata={"help": "ICD-9 grouping: 3digit (E-codes keep 4, as medGAN) or none."})
+    min_count: int = field(default=1, metadata={"help": "Drop codes seen in fewer than this many patients."})
+    icd_version: str = field(default="both", metadata={"help": "MIMIC-IV / eICU: keep ICD 9, 10 or both (version kept in the code name)."})
+    patient_col: str = field(default="", metadata={"help": "Patient id column of a long or wide-codes table (blank = guess)."})
+    code_cols: str = field(default="", metadata={"help": "Comma-separated code column(s) (blank = guess)."})
+    count_col: str = field(default="", metadata={"help": "Count column of a long table (optional)."})
+    id_col: str = field(default="", metadata={"help": "Id column of a wide numeric table (optional)."})
+    label_col: str = field(default="", metadata={"help": "Label column of a wide numeric table, kept out of the matrix (optional)."})
