@@ -1,0 +1,199 @@
+"""Reading tables at the boundary: CSV (plain, gzip, inside a zip) and Parquet.
+
+Every failure becomes a one-sentence :class:`DataError` naming the file; no pandas, pyarrow, gzip
+or zip exception escapes. Row numbers in messages are 1-based data rows as a spreadsheet shows
+them; for text files the line of the file is given too (the header is line 1).
+"""
+from __future__ import annotations
+
+import gzip
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+
+PARQUET = (".parquet", ".pq")
+TEXT = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+PICKLES = (".matrix", ".pkl", ".pickle", ".pkl.gz", ".pickle.gz")
+
+
+def clean(text: object, limit: int = 200) -> str:
+    """One line, no sentence break: safe to embed inside a message."""
+    s = re.sub(r"\s+", " ", str(text)).strip()
+    s = re.sub(r"\.\s+(?=\S)", "; ", s).rstrip(" .;:")
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def fail(message: str) -> DataError:
+    """A DataError whose text is a single line ending with a period."""
+    msg = re.sub(r"\s+", " ", message).strip()
+    return DataError(msg if msg.endswith((".", "?", "!")) else msg + ".")
+
+
+def suffix(path: str | Path) -> str:
+    """Lower-case suffix, compound for compressed files: ``'.csv.gz'``."""
+    name = Path(str(path).split("::", 1)[0]).name.lower()
+    for s in (*TEXT, *PICKLES, ".npy", ".npz", ".zip", ".duckdb", ".db", *PARQUET):
+        if name.endswith(s):
+            return s
+    return Path(name).suffix
+
+
+def list_names(names, limit: int = 12) -> str:
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+@dataclass
+class Table:
+    """A DataFrame read from ``file`` (display name), with row labels for messages."""
+
+    df: pd.DataFrame
+    file: str
+    text: bool = True
+
+    def row(self, i: int) -> str:
+        """``'row 3 (line 4 of the file)'`` for 0-based position ``i`` of the frame."""
+        n = int(i) + 1
+        return f"row {n} (line {n + 1} of the file)" if self.text else f"row {n}"
+
+
+def split_member(path: str | Path) -> tuple[Path, str | None]:
+    """``'data.zip::inner.csv'`` -> (Path('data.zip'), 'inner.csv')."""
+    s = str(path)
+    if "::" in s:
+        p, m = s.split("::", 1)
+        return Path(p), m
+    return Path(s), None
+
+
+def _zip_member(zf: zipfile.ZipFile, member: str | None, file: str) -> str:
+    names = [n for n in zf.namelist() if not n.endswith("/")]
+    csvs = [n for n in names if n.lower().endswith((".csv", ".tsv", ".txt"))
+            and not Path(n).name.startswith("._")]
+    if member is not None:
+        hits = [n for n in names if n == member or Path(n).name == member]
+        if not hits:
+            raise fail(f"{file} has no member named {member!r} (members: {list_names(names)})")
+        return hits[0]
+    for preferred in ("diabetic_data.csv",):
+        hits = [n for n in csvs if Path(n).name == preferred]
+        if hits:
+            return hits[0]
+    if len(csvs) == 1:
+        return csvs[0]
+    if not csvs:
+        raise fail(f"{file} holds no CSV file (members: {list_names(names)})")
+    raise fail(f"{file} holds several CSV files ({list_names(csvs)}); name one as "
+               f"{file}::{Path(csvs[0]).name}")
+
+
+def _parser_message(err: Exception) -> str:
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+    if m:
+        want, line, saw = m.groups()
+        return (f"line {line} of the file has {saw} fields where the header has {want} "
+                f"(row {int(line) - 1})")
+    return clean(err)
+
+
+def _read(path: Path, member: str | None, file: str, **kw) -> tuple[pd.DataFrame, bool]:
+    suf = suffix(path)
+    if suf in PARQUET:
+        cols = kw.get("usecols")
+        df = pd.read_parquet(path, columns=list(cols) if cols is not None else None)
+        if kw.get("nrows") == 0:
+            df = df.iloc[:0]
+        if kw.get("dtype") is str:
+            df = df.astype(str).where(df.notna(), None)
+        return df, False
+    kw.setdefault("encoding_errors", "replace")
+    kw.setdefault("low_memory", False)
+    if suf in (".tsv", ".tsv.gz"):
+        kw.setdefault("sep", "\t")
+    if suf == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            name = _zip_member(zf, member, file)
+            with zf.open(name) as fh:
+                if name.lower().endswith(".tsv"):
+                    kw.setdefault("sep", "\t")
+                return pd.read_csv(fh, **kw), True
+    return pd.read_csv(path, **kw), True
+
+
+def read_table(path: str | Path, **kw) -> Table:
+    """Read a CSV / CSV.gz / zip member / Parquet file; pandas keywords pass through."""
+    path, member = split_member(path)
+    file = str(path) + (f"::{member}" if member else "")
+    if not path.exists():
+        raise fail(f"File not found: {file}")
+    if path.is_dir():
+        raise fail(f"{file} is a folder, not a table file")
+    try:
+        df, text = _read(path, member, file, **kw)
+    except DataError:
+        raise
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise fail(f"{file} could not be read: the file is truncated or corrupt ({clean(e)})")
+    except zipfile.BadZipFile as e:
+        raise fail(f"{file} is not a readable zip archive: it is truncated or corrupt ({clean(e)})")
+    except pd.errors.EmptyDataError:
+        raise fail(f"{file} is empty: it has no header row")
+    except pd.errors.ParserError as e:
+        raise fail(f"{file} is not a well-formed CSV file: {_parser_message(e)}")
+    except ValueError as e:
+        if suffix(path) in PARQUET or "arrow" in type(e).__module__.lower():
+            raise fail(f"{file} is not a readable Parquet file: it is truncated or corrupt ({clean(e)})")
+        if "usecols" in str(e) or "not in list" in str(e):
+            raise fail(f"{file} lacks a requested column ({clean(e)})")
+        raise fail(f"{file} could not be read ({clean(e)})")
+    except Exception as e:  # noqa: BLE001 - nothing raw may escape load()
+        if suffix(path) in PARQUET:
+            raise fail(f"{file} is not a readable Parquet file: it is truncated or corrupt ({clean(e)})")
+        raise fail(f"{file} could not be read ({type(e).__name__}: {clean(e)})")
+    return Table(df, file, text)
+
+
+def read_columns(path: str | Path) -> list[str]:
+    """The header of a table file, without reading its rows."""
+    p, member = split_member(path)
+    if suffix(p) in PARQUET and p.is_file():
+        try:
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(p).names if not str(c).startswith("__index_level")]
+        except Exception as e:  # noqa: BLE001
+            raise fail(f"{p} is not a readable Parquet file: it is truncated or corrupt ({clean(e)})")
+    return [str(c) for c in read_table(path, nrows=0).df.columns]
+
+
+def find_column(columns, name: str) -> str | None:
+    """The column matching ``name`` case-insensitively (exact match first)."""
+    cols = [str(c) for c in columns]
+    if name in cols:
+        return name
+    low = {c.lower().strip(): c for c in cols}
+    return low.get(name.lower().strip())
+
+
+def resolve_columns(columns, wanted: list[str], file: str, what: str = "") -> list[str]:
+    """Map each wanted name to the file's own spelling, or fail naming the missing one."""
+    out = []
+    for w in wanted:
+        c = find_column(columns, w)
+        if c is None:
+            kind = f" for {what}" if what else ""
+            raise fail(f"{file} has no column {w!r}{kind} (columns found: {list_names(columns)})")
+        out.append(c)
+    return out
+
+
+def split_names(text: str) -> list[str]:
+    """``'diag_1, diag_2'`` -> ``['diag_1', 'diag_2']``."""
+    return [p.strip() for p in str(text or "").split(",") if p.strip()]
