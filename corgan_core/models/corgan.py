@@ -1,0 +1,277 @@
+"""corGAN (Torfi & Fox 2020): conv autoencoder + GAN whose generator output goes through the decoder.
+
+``CorGANConfig()`` is the default that learns on real sparse records; ``PRESETS["released"]`` is
+the released code's configuration, kept for comparison (spec, "Measured here").
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import ConfigError
+from .base import EpochResult, GenerativeModel, Phase, Scaler, as_dense, resolve_device
+from .corgan_nets import Decoder, Encoder, Generator, MLPCritic, geometry, init_weights
+
+
+def _f(default, help_text, choices=None):
+    meta = {"help": help_text}
+    if choices:
+        meta["choices"] = choices
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class CorGANConfig:
+    """corGAN settings; every field is a CLI option and a dashboard form field."""
+
+    epochs: int = _f(60, "GAN epochs (cap; one epoch passes every training row through the critic once).")
+    pretrain_epochs: int = _f(100, "Autoencoder pretraining epochs (cap: it stops earlier once the validation loss stops improving).")
+    pretrain_patience: int = _f(5, "Stop pretraining after this many epochs without validation improvement (0 = never stop early).")
+    batch_size: int = _f(512, "Rows per batch (capped at the number of training rows).")
+    loss: str = _f("wgan-gp", "wgan-gp (gradient penalty, steadier) or wgan-clip (weight clipping, as released).", ("wgan-gp", "wgan-clip"))
+    gd_arch: str = _f("mlp", "Generator/critic architecture: mlp (as released).", ("mlp",))
+    critic_input: str = _f("straight-through", "What the critic sees of a fake record: straight-through Bernoulli draws (near-binary, like real records) or soft probabilities (as released).", ("straight-through", "soft"))
+    binary_output: str = _f("bernoulli", "Binary samples: bernoulli draws from the decoder's probabilities, or threshold at 0.5 (as released; collapses on sparse data).", ("bernoulli", "threshold"))
+    output_bias: str = _f("frequency", "Start the decoder's per-code output bias at each code's log-odds (frequency) or at zero (as released).", ("frequency", "zero"))
+    minibatch_averaging: bool = _f(False, "Append the batch mean to every row the critic sees.")
+    lr_ae: float = _f(1e-3, "Autoencoder learning rate.")
+    lr_g: float = _f(1e-4, "Generator learning rate.")
+    lr_d: float = _f(1e-4, "Critic learning rate.")
+    lr_decoder: float = _f(1e-4, "Learning rate of the decoder while it is fine-tuned with the generator.")
+    adam_beta1: float = _f(0.5, "Adam beta1 for the generator and critic.")
+    weight_decay: float = _f(1e-4, "Adam weight decay (all networks).")
+    critic_steps: int = _f(5, "Critic steps per generator step.")
+    critic_warmup_steps: int = _f(0, "Critic steps per generator step during warm-up and every 500th generator step (100 as released; 0 = off).")
+    gp_lambda: float = _f(10.0, "Gradient penalty weight (wgan-gp).")
+    clip: float = _f(0.01, "Critic weight clipping bound (wgan-clip).")
+    latent_dim: int = _f(128, "Size of the noise vector and of the autoencoder's code.")
+    val_fraction: float = _f(0.1, "Share of training rows held back to stop autoencoder pretraining.")
+
+
+PRESETS = {
+    "default": {},
+    "released": dict(
+        epochs=100, pretrain_epochs=1, pretrain_patience=0, loss="wgan-clip", critic_input="soft",
+        binary_output="threshold", output_bias="zero", lr_g=1e-3, lr_d=1e-3, adam_beta1=0.9,
+        critic_steps=5, critic_warmup_steps=100,
+    ),
+}
+
+
+class CorGAN(GenerativeModel):
+    """corGAN with the released architecture, any number of codes, binary/count/continuous data."""
+
+    name = "corgan"
+    Config = CorGANConfig
+
+    def _check_config(self) -> None:
+        c = self.config
+        for fname in ("loss", "gd_arch", "critic_input", "binary_output", "output_bias"):
+            choices = CorGANConfig.__dataclass_fields__[fname].metadata["choices"]
+            if getattr(c, fname) not in choices:
+                raise ConfigError(f"{fname} must be one of {', '.join(choices)}; got {getattr(c, fname)!r}.")
+        if c.batch_size < 2 or c.epochs < 0 or c.pretrain_epochs < 0 or c.critic_steps < 1:
+            raise ConfigError("batch_size must be at least 2, epochs and pretrain_epochs at least 0, critic_steps at least 1.")
+
+    # ---- engine hooks ---------------------------------------------------------------------------
+    def setup(self, X, kind, seed, device):
+        self._check_config()
+        c = self.config
+        X = as_dense(X)
+        self.kind_, self.n_codes_ = kind, X.shape[1]
+        self.device_ = resolve_device(device)
+        self.scaler_ = Scaler.fit(X, kind)
+        k0, self.padded_ = geometry(self.n_codes_)
+        torch.manual_seed(seed)
+        self.encoder_ = Encoder(self.padded_, c.latent_dim)
+        self.decoder_ = Decoder(self.n_codes_, k0, c.latent_dim)
+        self.generator_ = Generator(c.latent_dim)
+        self.critic_ = MLPCritic(self.n_codes_, c.minibatch_averaging)
+        for net in self.nets():
+            init_weights(net)
+            net.to(self.device_)
+        S = self.scaler_.transform(X)
+        if c.output_bias == "frequency":
+            p = np.clip(S.mean(axis=0), 1e-4, 1 - 1e-4)
+            self.decoder_.bias.data = torch.from_numpy(np.log(p / (1 - p))).float().to(self.device_)
+        rng = np.random.default_rng(seed)
+        n_val = int(round(len(S) * c.val_fraction)) if c.pretrain_patience > 0 and len(S) >= 20 else 0
+        perm = rng.permutation(len(S))
+        self.data_ = torch.from_numpy(S[perm[n_val:]]).to(self.device_)
+        self.val_ = torch.from_numpy(S[perm[:n_val]]).to(self.device_) if n_val else None
+        wd = c.weight_decay
+        self.opt_ae_ = torch.optim.Adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd)
+        self.opt_g_ = torch.optim.Adam([
+            {"params": self.generator_.parameters(), "lr": c.lr_g},
+            {"params": self.decoder_.parameters(), "lr": c.lr_decoder},
+        ], betas=(c.adam_beta1, 0.999), weight_decay=wd)
+        self.opt_d_ = torch.optim.Adam(self.critic_.parameters(), lr=c.lr_d, betas=(c.adam_beta1, 0.999), weight_decay=wd)
+        self.g_iters_ = 0
+        self.best_val_, self.bad_epochs_, self.best_ae_ = float("inf"), 0, None
+
+    def nets(self):
+        return [self.encoder_, self.decoder_, self.generator_, self.critic_]
+
+    def phases(self):
+        return [Phase("pretrain", self.config.pretrain_epochs), Phase("gan", self.config.epochs)]
+
+    def _batches(self, n_batches=None):
+        n = len(self.data_)
+        bs = min(self.config.batch_size, n)
+        perm = torch.randperm(n, device=self.device_)
+        count = max(1, n // bs)
+        for i in range(count if n_batches is None else n_batches):
+            j = i % count
+            yield self.data_[perm[j * bs:(j + 1) * bs]]
+
+    def _ae_loss(self, x):
+        logits = self.decoder_(self.encoder_(F.pad(x, (0, self.padded_ - self.n_codes_))))
+        if self.kind_ == "binary":
+            return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        return F.mse_loss(torch.sigmoid(logits), x, reduction="sum") / len(x)
+
+    def train_epoch(self, phase, epoch):
+        return self._pretrain_epoch() if phase == "pretrain" else self._gan_epoch()
+
+    def _pretrain_epoch(self):
+        self.encoder_.train(), self.decoder_.train()
+        total, count = 0.0, 0
+        for x in self._batches():
+            loss = self._ae_loss(x)
+            self.opt_ae_.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_ae_.step()
+            total, count = total + loss.item(), count + 1
+        losses = {"ae": total / count}
+        if self.val_ is None:
+            return EpochResult(losses)
+        self.encoder_.eval(), self.decoder_.eval()
+        with torch.no_grad():
+            val = self._ae_loss(self.val_).item()
+        losses["ae_val"] = val
+        if not np.isfinite(self.best_val_) or val < self.best_val_ - 1e-3 * abs(self.best_val_):
+            self.best_val_, self.bad_epochs_ = val, 0
+            self.best_ae_ = {k: copy.deepcopy(v.state_dict()) for k, v in (("encoder", self.encoder_), ("decoder", self.decoder_))}
+        else:
+            self.bad_epochs_ += 1
+        stop = self.bad_epochs_ >= self.config.pretrain_patience
+        if stop and self.best_ae_ is not None:  # keep the best autoencoder, not the last
+            self.encoder_.load_state_dict(self.best_ae_["encoder"])
+            self.decoder_.load_state_dict(self.best_ae_["decoder"])
+        return EpochResult(losses, stop=stop)
+
+    def _fake(self, n):
+        z = torch.randn(n, self.config.latent_dim, device=self.device_)
+        p = torch.sigmoid(self.decoder_(self.generator_(z)))
+        if self.kind_ == "binary" and self.config.critic_input == "straight-through":
+            hard = torch.bernoulli(p.detach())
+            return hard + p - p.detach()
+        return p
+
+    def _critic_schedule(self):
+        c = self.config
+        if c.critic_warmup_steps and (self.g_iters_ < 25 or self.g_iters_ % 500 == 0):
+            return c.critic_warmup_steps
+        return c.critic_steps
+
+    def _gan_epoch(self):
+        self.generator_.train(), self.decoder_.train(), self.critic_.train()
+        d_losses, g_losses, gps = [], [], []
+        batches = self._batches()
+        while True:
+            done_steps, real = 0, None
+            for _ in range(self._critic_schedule()):
+                real = next(batches, None)
+                if real is None:
+                    break
+                d_losses.append(self._critic_step(real, gps))
+                done_steps += 1
+            if done_steps == 0:
+                break
+            g_losses.append(self._generator_step())
+            if real is None:
+                break
+        losses = {"critic": float(np.mean(d_losses)) if d_losses else float("nan"),
+                  "generator": float(np.mean(g_losses)) if g_losses else float("nan")}
+        if gps:
+            losses["gradient_penalty"] = float(np.mean(gps))
+        return EpochResult(losses)
+
+    def _critic_step(self, real, gps):
+        c = self.config
+        with torch.no_grad():
+            fake = self._fake(len(real))
+        d_loss = self.critic_(fake).mean() - self.critic_(real).mean()
+        total = d_loss
+        if c.loss == "wgan-gp":
+            gp = self._gradient_penalty(real, fake)
+            total = d_loss + c.gp_lambda * gp
+            gps.append(gp.item())
+        self.opt_d_.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_d_.step()
+        if c.loss == "wgan-clip":
+            for p in self.critic_.parameters():
+                p.data.clamp_(-c.clip, c.clip)
+        return d_loss.item()
+
+    def _generator_step(self):
+        for p in self.critic_.parameters():
+            p.requires_grad_(False)
+        g_loss = -self.critic_(self._fake(min(self.config.batch_size, len(self.data_)))).mean()
+        self.opt_g_.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g_.step()
+        for p in self.critic_.parameters():
+            p.requires_grad_(True)
+        self.g_iters_ += 1
+        return g_loss.item()
+
+    def _gradient_penalty(self, real, fake):
+        a = torch.rand(len(real), 1, device=self.device_)
+        x = (a * real + (1 - a) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(self.critic_(x).sum(), x, create_graph=True)
+        return ((grad.norm(2, dim=1) - 1) ** 2).mean()
+
+    # ---- state and sampling -------------------------------------------------------------------
+    def get_state(self):
+        return {
+            "kind": self.kind_, "n_codes": self.n_codes_, "scaler": self.scaler_.state(),
+            "nets": {k: v.state_dict() for k, v in zip(("encoder", "decoder", "generator", "critic"), self.nets())},
+            "optims": {k: o.state_dict() for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_))},
+            "g_iters": self.g_iters_, "best_val": self.best_val_, "bad_epochs": self.bad_epochs_,
+            "best_ae": self.best_ae_,
+        }
+
+    def set_state(self, state):
+        for k, net in zip(("encoder", "decoder", "generator", "critic"), self.nets()):
+            net.load_state_dict(state["nets"][k])
+        for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_)):
+            if k in state.get("optims", {}):
+                o.load_state_dict(state["optims"][k])
+        self.g_iters_ = int(state.get("g_iters", 0))
+        self.best_val_ = float(state.get("best_val", float("inf")))
+        self.bad_epochs_ = int(state.get("bad_epochs", 0))
+        self.best_ae_ = state.get("best_ae")
+
+    def restore(self, state, device="cpu"):
+        """Rebuild networks from a checkpoint's state (for sampling or resuming)."""
+        n, kind = int(state["n_codes"]), state["kind"]
+        X = np.zeros((2, n), np.float32)
+        self.setup(X, kind, 0, device)
+        self.scaler_ = Scaler.from_state(state["scaler"])
+        self.set_state(state)
+
+    @torch.no_grad()
+    def _generate(self, n, generator):
+        self.generator_.eval(), self.decoder_.eval()
+        out = []
+        for start in range(0, n, 4096):
+            m = min(4096, n - start)
+            z = torch.randn(m, self.config.latent_dim, generator=generator).to(self.device_)
+            out.append(torch.sigmoid(self.decoder_(self.generator_(z))).cpu().numpy())
+        return np.concatenate(out).astype(np.float32)

@@ -1,0 +1,117 @@
+"""corGAN's networks (spec: released code), generalised from 1,071 codes to any width.
+
+The released decoder turns a 128-d code of length 1 into 1,071 columns through six transposed
+convolutions. Its first kernel ``k0`` (5 as released) sets the output length: 1,071 + 192 (k0 - 5),
+so ``k0`` is chosen as the smallest that covers the data's width. The input is zero-padded to that
+length, and the decoder's output cropped back to the real codes; the encoder's last kernel equals
+the length left after its strided layers, so it always ends at length 1 as released.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+ENC = [(1, 4, 5, 2), (4, 8, 5, 2), (8, 16, 5, 3), (16, 32, 5, 3), (32, 64, 5, 3)]  # cin, cout, k, s
+DEC_TAIL = [(64, 32, 5, 4), (32, 16, 7, 4), (16, 8, 7, 3), (8, 4, 7, 2), (4, 1, 3, 2)]
+
+
+def decoder_length(k0: int) -> int:
+    length = k0
+    for _, _, k, s in DEC_TAIL:
+        length = (length - 1) * s + k
+    return length
+
+
+def geometry(n_codes: int) -> tuple[int, int]:
+    """(first decoder kernel, padded length) for ``n_codes`` columns."""
+    k0 = max(1, 5 + math.ceil((n_codes - decoder_length(5)) / 192))
+    while decoder_length(k0) < n_codes:  # guards the closed form
+        k0 += 1
+    return k0, decoder_length(k0)
+
+
+def _enc_last_kernel(length: int) -> int:
+    for _, _, k, s in ENC:
+        length = (length - k) // s + 1
+    return length
+
+
+class Encoder(nn.Module):
+    def __init__(self, padded: int, latent: int = 128):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i, (cin, cout, k, s) in enumerate(ENC):
+            layers.append(nn.Conv1d(cin, cout, k, s))
+            if i > 0:
+                layers.append(nn.BatchNorm1d(cout))
+            layers.append(nn.LeakyReLU(0.2))
+        layers += [nn.Conv1d(64, latent, _enc_last_kernel(padded), 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):  # (N, padded) -> (N, latent)
+        return self.net(x.unsqueeze(1)).squeeze(-1)
+
+
+class Decoder(nn.Module):
+    """Code (N, latent) -> logits (N, n_codes). A per-code output bias (the code's log-odds at
+    start, when asked) lets the convolutions model deviations from each code's frequency."""
+
+    def __init__(self, n_codes: int, k0: int, latent: int = 128):
+        super().__init__()
+        self.n_codes = n_codes
+        layers: list[nn.Module] = [nn.ConvTranspose1d(latent, 64, k0, 1), nn.ReLU()]
+        for i, (cin, cout, k, s) in enumerate(DEC_TAIL):
+            layers.append(nn.ConvTranspose1d(cin, cout, k, s))
+            if i < len(DEC_TAIL) - 1:
+                layers += [nn.BatchNorm1d(cout), nn.ReLU()]
+        self.net = nn.Sequential(*layers)
+        self.bias = nn.Parameter(torch.zeros(n_codes))
+
+    def forward(self, z):
+        return self.net(z.unsqueeze(-1)).squeeze(1)[:, : self.n_codes] + self.bias
+
+
+class Generator(nn.Module):
+    """Released generator: two residual blocks on z in R^latent (BN eps 1e-3, momentum 0.01)."""
+
+    def __init__(self, latent: int = 128):
+        super().__init__()
+        self.l1, self.b1 = nn.Linear(latent, latent), nn.BatchNorm1d(latent, eps=1e-3, momentum=0.01)
+        self.l2, self.b2 = nn.Linear(latent, latent), nn.BatchNorm1d(latent, eps=1e-3, momentum=0.01)
+
+    def forward(self, z):
+        h = torch.relu(self.b1(self.l1(z))) + z
+        return torch.tanh(self.b2(self.l2(h))) + h
+
+
+class MLPCritic(nn.Module):
+    """Released critic: n -> 256 -> 256 -> 256 -> 1, ReLU, no sigmoid; optional minibatch averaging."""
+
+    def __init__(self, n_codes: int, minibatch_averaging: bool = False, hidden: int = 256):
+        super().__init__()
+        self.mba = minibatch_averaging
+        n_in = 2 * n_codes if minibatch_averaging else n_codes
+        self.net = nn.Sequential(
+            nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x):
+        if self.mba:
+            x = torch.cat([x, x.mean(0, keepdim=True).expand_as(x)], dim=1)
+        return self.net(x).squeeze(1)
+
+
+def init_weights(module: nn.Module) -> None:
+    """Released init: conv N(0, 0.02), BatchNorm weight N(1, 0.02), Linear Xavier-uniform, bias 0.01."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm1d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.constant_(m.bias, 0.01)

@@ -1,0 +1,100 @@
+"""The model-agnostic training engine: runs a model's phases epoch by epoch and yields events.
+
+Consumers (the CLI's progress bar, the run process that feeds the dashboard, tests) only read
+events; nothing here prints. Every epoch starts from a seed derived from (seed, phase, epoch), and
+checkpoints hold the model's full state plus the position, so a run resumed from its last checkpoint
+continues exactly as if it had never stopped.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .models.base import GenerativeModel, as_dense
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened in training.
+
+    ``type`` is one of ``phase_start``, ``epoch_end``, ``checkpoint``, ``finished``, ``failed``.
+    """
+
+    type: str
+    phase: str = ""
+    epoch: int = 0          # 1-based epoch within the phase (epoch_end, checkpoint)
+    epochs: int = 0         # the phase's epoch cap
+    losses: dict = field(default_factory=dict)
+    seconds: float = 0.0    # wall time of this epoch (epoch_end) or of the whole run (finished)
+    path: str | None = None
+    error: str | None = None
+
+
+def atomic_torch_save(obj, path: str | Path) -> Path:
+    """torch.save to a temp file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def epoch_seed(seed: int, phase_index: int, epoch: int) -> int:
+    return (int(seed) * 1_000_003 + phase_index * 10_007 + epoch) % (2**31 - 1)
+
+
+def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, device: str = "auto",
+          checkpoint_path: str | Path | None = None, resume: dict | None = None,
+          time_budget_s: float | None = None) -> Iterator[Event]:
+    """Train ``model`` on the rows of ``X``, yielding :class:`Event` objects.
+
+    ``checkpoint_path`` gets an atomic checkpoint after every epoch; ``resume`` is a checkpoint dict
+    (from ``torch.load(..., weights_only=True)``) to continue from. ``time_budget_s`` ends training
+    cleanly (as finished) after that much wall time.
+    """
+    start = time.perf_counter()
+    try:
+        model.setup(as_dense(X), kind, seed, device)
+        progress = {"phase_index": 0, "epoch": 0}
+        if resume is not None:
+            model.set_state(resume["state"])
+            progress = dict(resume.get("progress") or progress)
+        phases = model.phases()
+        for pi in range(int(progress["phase_index"]), len(phases)):
+            phase = phases[pi]
+            first = int(progress["epoch"]) if pi == int(progress["phase_index"]) else 0
+            if first >= phase.max_epochs:
+                continue
+            yield Event("phase_start", phase.name, first, phase.max_epochs)
+            for epoch in range(first, phase.max_epochs):
+                torch.manual_seed(epoch_seed(seed, pi, epoch))
+                t0 = time.perf_counter()
+                result = model.train_epoch(phase.name, epoch)
+                yield Event("epoch_end", phase.name, epoch + 1, phase.max_epochs, dict(result.losses),
+                            time.perf_counter() - t0)
+                over_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
+                done_phase = result.stop or epoch + 1 == phase.max_epochs
+                nxt = {"phase_index": pi + 1, "epoch": 0} if done_phase else {"phase_index": pi, "epoch": epoch + 1}
+                if checkpoint_path is not None:
+                    atomic_torch_save(model.checkpoint(nxt), checkpoint_path)
+                    yield Event("checkpoint", phase.name, epoch + 1, phase.max_epochs, path=str(checkpoint_path))
+                if over_time:
+                    yield Event("finished", seconds=time.perf_counter() - start)
+                    return
+                if done_phase:
+                    break
+        yield Event("finished", seconds=time.perf_counter() - start)
+    except Exception as exc:  # the consumer decides how to show it; the error is re-raised
+        yield Event("failed", error=str(exc) or type(exc).__name__, seconds=time.perf_counter() - start)
+        raise
+
