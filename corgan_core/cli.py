@@ -1,0 +1,194 @@
+"""The ``corgan`` command line: data, train, sample, runs (and evaluate). Errors: one line, exit 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .data import DataOptions, load
+from .errors import CorganError
+from .models import REGISTRY, get_model_class
+from .options import add_dataclass_args, picked
+from .runs import Run, TrainSettings, list_runs, runs_dir
+
+
+def _data_parser(sub, name, help_text):
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("path", help="File, folder, OMOP .duckdb, or 'demo' (the embedded Eunomia database).")
+    add_dataclass_args(p, DataOptions, title="data options")
+    return p
+
+
+def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="corgan", description="corGAN studio: synthetic patient records.")
+    top = parser.add_subparsers(dest="command", required=True)
+
+    data = top.add_parser("data", help="Inspect or convert a data source.")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    insp = _data_parser(dsub, "inspect", "Patients, codes, kind, density, codes per patient, top codes.")
+    insp.add_argument("--json", action="store_true", help="Print one JSON object.")
+    conv = _data_parser(dsub, "convert", "Write the matrix and its vocabulary to one safe .npz file.")
+    conv.add_argument("-o", "--output", required=True, help="Output .npz path.")
+
+    tr = _data_parser(top, "train", "Train a model on a data source (creates a run).")
+    tr.add_argument("--model", default="corgan", choices=sorted(REGISTRY), help="Model to train.")
+    tr.add_argument("--preset", default="default", help="Named preset of the model's options (corgan: default, released).")
+    tr.add_argument("--run-dir", default=None, help="Folder for this run (default: a new folder under $CORGAN_RUNS_DIR or ./runs).")
+    tr.add_argument("--detach", action="store_true", help="Start in the background and print the run id.")
+    add_dataclass_args(tr, TrainSettings, title="run settings")
+    add_dataclass_args(tr, get_model_class(model).Config, title=f"{model} options")
+
+    sa = top.add_parser("sample", help="Draw synthetic patients from a run's model.")
+    sa.add_argument("--run-dir", required=True)
+    sa.add_argument("-n", type=int, required=True, help="Number of synthetic patients.")
+    sa.add_argument("-o", "--output", required=True, help="Output file: .npz, .csv or .parquet.")
+    sa.add_argument("--seed", type=int, default=0)
+
+    rn = top.add_parser("runs", help="List, show, stop or resume runs.")
+    rsub = rn.add_subparsers(dest="runs_command", required=True)
+    rsub.add_parser("list", help="Every run under $CORGAN_RUNS_DIR (or ./runs).").add_argument("--json", action="store_true")
+    for name, text in (("show", "Config, status and last losses of a run."), ("stop", "Stop a running run."),
+                       ("resume", "Resume a stopped or died run from its last checkpoint.")):
+        r = rsub.add_parser(name, help=text)
+        r.add_argument("run", help="Run folder, or run id under the runs folder.")
+        if name == "resume":
+            r.add_argument("--foreground", action="store_true", help="Train in this terminal instead of the background.")
+    try:
+        from . import cli_evaluate
+        cli_evaluate.add_parser(top)
+    except ImportError:
+        pass
+    return parser
+
+
+def _find_run(ref: str) -> Run:
+    from pathlib import Path
+
+    p = Path(ref)
+    return Run.open(p if (p / "config.json").exists() else runs_dir() / ref)
+
+
+class Progress:
+    """Draws training events on stderr: a bar per phase on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+
+    def __call__(self, e):
+        if e.type == "epoch_end":
+            width = 30
+            filled = int(width * e.epoch / max(e.epochs, 1))
+            losses = " ".join(f"{k}={v:.4g}" for k, v in e.losses.items())
+            line = f"{e.phase:8s} [{'#' * filled}{'.' * (width - filled)}] {e.epoch}/{e.epochs} {e.seconds:.1f}s/epoch {losses}"
+            self.stream.write(("\r" + line + "\033[K") if self.tty else line + "\n")
+            self.stream.flush()
+        elif e.type == "phase_start" and self.tty:
+            self.stream.write("\n")
+        elif e.type == "finished":
+            self.stream.write(f"\nfinished in {e.seconds:.1f}s\n" if self.tty else f"finished in {e.seconds:.1f}s\n")
+
+
+def _cmd_data(args) -> int:
+    ds = load(args.path, DataOptions(**picked(args, DataOptions)))
+    if args.data_command == "convert":
+        path = ds.save_npz(args.output)
+        print(f"wrote {path} ({ds.n_patients} patients x {ds.n_codes} codes, {ds.kind})")
+        return 0
+    s = ds.summary(top=10)
+    if args.json:
+        print(json.dumps(s))
+        return 0
+    c = s["codes_per_patient"]
+    print(f"{s['source']}\n  patients {s['patients']}  codes {s['codes']}  kind {s['kind']}  density {s['density']:.4%}")
+    print(f"  codes per patient: mean {c['mean']:.2f}, median {c['median']:.0f}, range {c['min']}-{c['max']}")
+    for t in s["top_codes"]:
+        print(f"  {t['code']:>10s}  {t['frequency']:6.1%}  {t['title']}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    run = Run.create(args.path, model=args.model, preset=args.preset,
+                     model_config=picked(args, get_model_class(args.model).Config),
+                     data_options=DataOptions(**picked(args, DataOptions)),
+                     settings=TrainSettings(**picked(args, TrainSettings)), run_dir=args.run_dir)
+    if args.detach:
+        run.start()
+        print(run.id)
+        return 0
+    from .runner import execute
+
+    print(f"run {run.id} in {run.dir}", file=sys.stderr)
+    execute(run, on_event=Progress())
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from .export import write_samples
+
+    run = Run.open(args.run_dir)
+    model = run.load_model()
+    X = model.sample(args.n, seed=args.seed)
+    meta = model.meta_
+    path = write_samples(X, meta["codes"], meta.get("kind", "binary"), args.output, meta.get("titles"))
+    print(f"wrote {args.n} synthetic patients x {X.shape[1]} codes to {path}")
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    if args.runs_command == "list":
+        rows = []
+        for r in list_runs():
+            cfg, st = r.config(), r.status()
+            rows.append({"id": r.id, "status": st["status"], "model": cfg["model"], "data": cfg["data"]["path"],
+                         "seed": cfg["settings"]["seed"], "phase": st.get("phase"), "epoch": st.get("epoch")})
+        if args.json:
+            print(json.dumps(rows))
+        for row in rows if not args.json else []:
+            print(f"{row['id']:40s} {row['status']:9s} {row['model']:8s} seed {row['seed']:<4} {row['data']}")
+        return 0
+    run = _find_run(args.run)
+    if args.runs_command == "show":
+        print(json.dumps({"config": run.config(), "status": run.status()}, indent=2, default=str))
+    elif args.runs_command == "stop":
+        run.stop()
+        print(f"stopped {run.id}")
+    elif args.runs_command == "resume":
+        st = run.status()["status"]
+        if st in ("running", "queued", "finished"):
+            raise CorganError(f"Run {run.id} cannot be resumed: it is {st}.")
+        if args.foreground:
+            from .runner import execute
+
+            execute(run, on_event=Progress())
+        else:
+            run.start()
+            print(f"resumed {run.id}")
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    model = "corgan"
+    if "--model" in argv and argv.index("--model") + 1 < len(argv):
+        model = argv[argv.index("--model") + 1]
+    elif any(a.startswith("--model=") for a in argv):
+        model = next(a.split("=", 1)[1] for a in argv if a.startswith("--model="))
+    try:
+        parser = build_parser(model if model in REGISTRY else "corgan")
+        args = parser.parse_args(argv)
+        handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs}.get(args.command)
+        if handler is None:  # evaluate
+            from . import cli_evaluate
+            return cli_evaluate.run(args)
+        return handler(args)
+    except CorganError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

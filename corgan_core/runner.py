@@ -1,0 +1,116 @@
+"""Execute a run: load its data and split, train with the engine, record every event.
+
+``python -m corgan_core.runner RUN_DIR`` is the background process the dashboard and
+``corgan train --detach`` start; ``execute`` is also called in the foreground by ``corgan train``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .errors import CorganError
+from .models import make_model
+from .monitor import checkpoint_quality, degenerate
+from .runs import Run
+from .training import Event, train
+
+QUALITY_SAMPLES = 2000
+
+
+def _record_epoch(con, e: Event) -> None:
+    now = time.time()
+    rows = [(now, e.phase, e.epoch, e.epochs, e.seconds, k, float(v)) for k, v in e.losses.items()]
+    con.executemany("INSERT INTO epochs VALUES (?,?,?,?,?,?,?)", rows)
+    con.commit()
+
+
+def _record_quality(con, run: Run, model, train_rows, holdout_rows, kind, e: Event, seed: int) -> None:
+    syn = model.sample(QUALITY_SAMPLES, seed=seed)
+    q = checkpoint_quality(train_rows, holdout_rows if holdout_rows.shape[0] else train_rows, syn, kind, seed=seed)
+    now = time.time()
+    con.executemany("INSERT INTO quality VALUES (?,?,?,?,?)",
+                    [(now, e.phase, e.epoch, k, float(v)) for k, v in q.items()])
+    con.commit()
+    run.set_status("running", warning=degenerate(q))
+
+
+def _forget_after(con, model, progress: dict) -> None:
+    """Drop metric rows of epochs the checkpoint does not contain (they will be trained again)."""
+    names = [p.name for p in model.phases()]
+    pi, epoch = int(progress.get("phase_index", 0)), int(progress.get("epoch", 0))
+    for i, name in enumerate(names):
+        if i > pi:
+            con.execute("DELETE FROM epochs WHERE phase = ?", (name,))
+            con.execute("DELETE FROM quality WHERE phase = ?", (name,))
+        elif i == pi:
+            con.execute("DELETE FROM epochs WHERE phase = ? AND epoch > ?", (name, epoch))
+            con.execute("DELETE FROM quality WHERE phase = ? AND epoch > ?", (name, epoch))
+    con.commit()
+
+
+def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
+    """Train the run in this process (resuming from its checkpoint if there is one)."""
+    cfg = run.config()
+    settings = run.settings()
+    run.set_status("running", pid=os.getpid(), error=None, started=time.time())
+    con = run.metrics_db()
+    try:
+        ds = run.dataset()
+        sp_ = run.split()
+        train_rows, holdout_rows = ds.X[sp_.train], ds.X[sp_.holdout]
+        model = make_model(cfg["model"], cfg["model_config"])
+        model.meta_ = {"codes": list(ds.codes), "kind": ds.kind, "split_seed": sp_.seed,
+                       "run_id": run.id, "titles": {c: ds.titles[c] for c in ds.codes if c in ds.titles}}
+        resume = None
+        if run.checkpoint_path().exists():
+            resume = torch.load(run.checkpoint_path(), map_location="cpu", weights_only=True)
+            _forget_after(con, model, resume.get("progress") or {})
+        budget = settings.time_budget_s or None
+        for e in train(model, train_rows, kind=ds.kind, seed=settings.seed, device=settings.device,
+                       checkpoint_path=run.checkpoint_path(), resume=resume, time_budget_s=budget):
+            if e.type == "epoch_end":
+                _record_epoch(con, e)
+                run.set_status("running", phase=e.phase, epoch=e.epoch, epochs=e.epochs, last_losses=e.losses)
+            elif e.type == "checkpoint" and e.phase != "pretrain":
+                _record_quality(con, run, model, train_rows, holdout_rows, ds.kind, e, settings.seed)
+            elif e.type == "finished":
+                model.save(run.model_path())
+            if on_event is not None:
+                on_event(e)
+        run.set_status("finished", finished=time.time())
+        return run.status()
+    except CorganError as exc:
+        run.set_status("failed", error=str(exc))
+        raise
+    except Exception as exc:
+        run.set_status("failed", error=f"Training failed: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        con.close()
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    run = Run.open(argv[0])
+
+    def on_term(signum, frame):
+        run.set_status("stopped")
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        execute(run)
+    except CorganError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
