@@ -21,6 +21,8 @@ from .runs import Run
 from .training import Event, train
 
 QUALITY_SAMPLES = 2000
+CHECKPOINT_INTERVAL_S = 2.0
+QUALITY_SHARE = 0.1  # quality checks may take at most this share of the run's wall time
 
 
 def _record_epoch(con, e: Event) -> None:
@@ -72,14 +74,23 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
             resume = torch.load(run.checkpoint_path(), map_location="cpu", weights_only=True)
             _forget_after(con, model, resume.get("progress") or {})
         budget = settings.time_budget_s or None
+        started, quality_spent, pending = time.perf_counter(), 0.0, None
         for e in train(model, train_rows, kind=ds.kind, seed=settings.seed, device=settings.device,
-                       checkpoint_path=run.checkpoint_path(), resume=resume, time_budget_s=budget):
+                       checkpoint_path=run.checkpoint_path(), resume=resume, time_budget_s=budget,
+                       checkpoint_interval_s=CHECKPOINT_INTERVAL_S):
             if e.type == "epoch_end":
                 _record_epoch(con, e)
                 run.set_status("running", phase=e.phase, epoch=e.epoch, epochs=e.epochs, last_losses=e.losses)
             elif e.type == "checkpoint" and e.phase != "pretrain":
-                _record_quality(con, run, model, train_rows, holdout_rows, ds.kind, e, settings.seed)
+                pending = e
+                if quality_spent <= QUALITY_SHARE * (time.perf_counter() - started):
+                    t0 = time.perf_counter()
+                    _record_quality(con, run, model, train_rows, holdout_rows, ds.kind, e, settings.seed)
+                    quality_spent += time.perf_counter() - t0
+                    pending = None
             elif e.type == "finished":
+                if pending is not None:  # the final model is always measured
+                    _record_quality(con, run, model, train_rows, holdout_rows, ds.kind, pending, settings.seed)
                 model.save(run.model_path())
             if on_event is not None:
                 on_event(e)

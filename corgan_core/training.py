@@ -55,14 +55,16 @@ def epoch_seed(seed: int, phase_index: int, epoch: int) -> int:
 
 def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, device: str = "auto",
           checkpoint_path: str | Path | None = None, resume: dict | None = None,
-          time_budget_s: float | None = None) -> Iterator[Event]:
+          time_budget_s: float | None = None, checkpoint_interval_s: float = 0.0) -> Iterator[Event]:
     """Train ``model`` on the rows of ``X``, yielding :class:`Event` objects.
 
     ``checkpoint_path`` gets an atomic checkpoint after every epoch; ``resume`` is a checkpoint dict
     (from ``torch.load(..., weights_only=True)``) to continue from. ``time_budget_s`` ends training
-    cleanly (as finished) after that much wall time.
+    cleanly (as finished) after that much wall time. ``checkpoint_interval_s`` skips checkpoints
+    until that many seconds have passed since the last one (the end of each phase always writes one).
     """
     start = time.perf_counter()
+    last_ckpt = start
     try:
         model.setup(as_dense(X), kind, seed, device)
         progress = {"phase_index": 0, "epoch": 0}
@@ -85,7 +87,9 @@ def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, dev
                 over_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
                 done_phase = result.stop or epoch + 1 == phase.max_epochs
                 nxt = {"phase_index": pi + 1, "epoch": 0} if done_phase else {"phase_index": pi, "epoch": epoch + 1}
-                if checkpoint_path is not None:
+                due = done_phase or over_time or time.perf_counter() - last_ckpt >= checkpoint_interval_s
+                if checkpoint_path is not None and due:
+                    last_ckpt = time.perf_counter()
                     atomic_torch_save(model.checkpoint(nxt), checkpoint_path)
                     yield Event("checkpoint", phase.name, epoch + 1, phase.max_epochs, path=str(checkpoint_path))
                 if over_time:
