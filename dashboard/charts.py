@@ -1,0 +1,140 @@
+"""Plotly figures for the pages: data summary, live training curves, run comparison.
+
+Every chart says in its title what is good (higher/lower) so a reader new to GANs can judge it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+LOSS_LABELS = {
+    "ae": "autoencoder (training rows)", "ae_val": "autoencoder (validation rows)",
+    "critic": "critic / discriminator", "discriminator": "critic / discriminator",
+    "generator": "generator", "gradient_penalty": "gradient penalty",
+}
+PHASE_LABELS = {"pretrain": "Autoencoder pretraining", "gan": "GAN training"}
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.18),
+                      template="plotly_white", hovermode="x unified")
+    return fig
+
+
+# ---- data ----------------------------------------------------------------------------------------
+def codes_per_patient(cpp: np.ndarray) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=np.asarray(cpp), marker_color=COLORS[0],
+                                 hovertemplate="%{x} codes: %{y} patients<extra></extra>"))
+    fig.update_xaxes(title="codes per patient")
+    fig.update_yaxes(title="patients")
+    fig.update_layout(bargap=0.05)
+    return _layout(fig, f"Codes per patient (mean {np.mean(cpp):.1f})", 320)
+
+
+def top_codes(top: list[dict]) -> go.Figure:
+    df = pd.DataFrame(top)
+    labels = [f"{r.code} {r.title}"[:60] for r in df.itertuples()]
+    fig = go.Figure(go.Bar(x=df["frequency"], y=labels, orientation="h", marker_color=COLORS[0],
+                           customdata=df["title"], hovertemplate="%{y}: %{x:.1%} of patients<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="share of patients", tickformat=".0%")
+    return _layout(fig, "Most frequent codes", max(320, 28 * len(df) + 90))
+
+
+# ---- training ------------------------------------------------------------------------------------
+def losses(df: pd.DataFrame) -> go.Figure:
+    """Loss curves, one panel per training phase (epsilon, when present, gets its own panel)."""
+    df = df[df["name"] != "epsilon"] if not df.empty else df
+    phases = list(dict.fromkeys(df["phase"])) if not df.empty else []
+    fig = make_subplots(rows=1, cols=max(len(phases), 1), horizontal_spacing=0.08,
+                        subplot_titles=[PHASE_LABELS.get(p, p) for p in phases] or [""])
+    names = list(dict.fromkeys(df["name"])) if not df.empty else []
+    for ci, phase in enumerate(phases, start=1):
+        part = df[df["phase"] == phase]
+        for name in dict.fromkeys(part["name"]):
+            s = part[part["name"] == name]
+            fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers",
+                                     name=LOSS_LABELS.get(name, name.replace("_", " ")),
+                                     line=dict(color=COLORS[names.index(name) % len(COLORS)]),
+                                     marker=dict(size=5)), row=1, col=ci)
+        fig.update_xaxes(title="epoch", row=1, col=ci)
+    return _layout(fig, "Training losses")
+
+
+def epsilon(df: pd.DataFrame) -> go.Figure:
+    s = df[df["name"] == "epsilon"]
+    fig = go.Figure(go.Scatter(x=np.arange(1, len(s) + 1), y=s["value"], mode="lines+markers",
+                               line=dict(color=COLORS[4]), name="epsilon"))
+    fig.update_xaxes(title="epoch (all phases)")
+    fig.update_yaxes(title="epsilon", rangemode="tozero")
+    return _layout(fig, "Privacy budget spent: epsilon (lower is more private)", 300)
+
+
+def quality(q: pd.DataFrame) -> go.Figure:
+    """Checkpoint quality and risk: R², codes per patient, degenerate rows, membership attack AUROC."""
+    fig = make_subplots(rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.1, subplot_titles=[
+        "Fidelity R² vs held-out patients (1 = perfect)", "Codes per patient",
+        "Degenerate samples (0 = none)", "Membership attack AUROC (0.5 = no leak)"])
+    if q.empty:
+        return _layout(fig, "Sample quality at each checkpoint", 520)
+    q = q.sort_values("t")
+
+    def add(name, label, row, col, color, dash=None):
+        s = q[q["name"] == name]
+        if s.empty:
+            return
+        fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers", name=label,
+                                 line=dict(color=color, dash=dash), marker=dict(size=5)), row=row, col=col)
+
+    add("frequency_r2", "code frequency R²", 1, 1, COLORS[0])
+    add("cooccurrence_r2", "co-occurrence R²", 1, 1, COLORS[2])
+    add("correlation_r2", "correlation R²", 1, 1, COLORS[2])
+    add("codes_per_patient", "synthetic codes/patient", 1, 2, COLORS[1])
+    add("codes_per_patient_real", "real codes/patient", 1, 2, "#555555", "dash")
+    add("zero_rows", "all-zero patients", 2, 1, COLORS[3])
+    add("duplicate_rows", "repeated patients", 2, 1, COLORS[4])
+    add("mi_auroc", "attack AUROC", 2, 2, COLORS[5])
+    epochs = q["epoch"]
+    if "mi_auroc" in set(q["name"]):
+        fig.add_trace(go.Scatter(x=[epochs.min(), epochs.max()], y=[0.5, 0.5], mode="lines",
+                                 name="chance (0.5)", line=dict(color="#999999", dash="dot")), row=2, col=2)
+    fig.update_yaxes(range=[-0.05, 1.05], row=2, col=1)
+    fig.update_yaxes(range=[0.35, 1.0], row=2, col=2)
+    for r in (1, 2):
+        for c in (1, 2):
+            fig.update_xaxes(title="GAN epoch" if r == 2 else None, row=r, col=c)
+    return _layout(fig, "Sample quality and risk at each checkpoint", 560)
+
+
+# ---- comparing runs ------------------------------------------------------------------------------
+def compare_losses(frames: dict[str, pd.DataFrame], name: str) -> go.Figure:
+    """One loss (e.g. generator) of several runs, overlaid on a shared epoch axis."""
+    fig = go.Figure()
+    for i, (rid, df) in enumerate(frames.items()):
+        s = df[df["name"] == name]
+        fig.add_trace(go.Scatter(x=np.arange(1, len(s) + 1), y=s["value"], mode="lines", name=rid,
+                                 line=dict(color=COLORS[i % len(COLORS)])))
+    fig.update_xaxes(title="epoch (all phases in order)")
+    return _layout(fig, f"{LOSS_LABELS.get(name, name)} loss, run by run", 340)
+
+
+def compare_quality(frames: dict[str, pd.DataFrame], name: str, title: str) -> go.Figure:
+    fig = go.Figure()
+    for i, (rid, q) in enumerate(frames.items()):
+        s = q[q["name"] == name]
+        fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers", name=rid,
+                                 line=dict(color=COLORS[i % len(COLORS)])))
+    fig.update_xaxes(title="GAN epoch")
+    return _layout(fig, title, 340)
+
+
+QUALITY_TITLES = {
+    "frequency_r2": "Code frequency R² (1 = perfect)",
+    "cooccurrence_r2": "Co-occurrence R² (1 = perfect)",
+    "mi_auroc": "Membership attack AUROC (0.5 = no leak)",
+    "zero_rows": "Share of all-zero synthetic patients (0 = none)",
+}

@@ -1,0 +1,74 @@
+"""A run's synthetic samples and evaluation report, computed once and kept in the run folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import corgan_core.metrics  # noqa: F401 - imported before corgan_core.report (they import each other)
+from corgan_core import ui_support
+from corgan_core.report import DEFAULT_THRESHOLDS, Report
+from corgan_core.runs import Run
+
+from . import state
+
+
+def sample_file(run_id: str, fmt: str, n: int | None = None, seed: int = 0) -> Path:
+    return ui_support.sample_file(ui_support.find_run(run_id), fmt, n, seed)
+
+
+def preview(csv_path: Path, rows: int = 20) -> pd.DataFrame:
+    return pd.read_csv(csv_path, nrows=rows)
+
+
+def settings(run: Run) -> tuple[int, int]:
+    """How many synthetic patients to judge, and the seed (kept across the Fidelity/Privacy/Export pages)."""
+    train = int(run.config()["split"]["train"])
+    with st.expander("Evaluation settings"):
+        c = st.columns(2)
+        n = c[0].number_input("Synthetic patients to judge (0 = as many as the model trained on)", min_value=0,
+                              step=100, key=state.keep("eval_n", 0), on_change=state.saver("eval_n"))
+        seed = c[1].number_input("Seed", step=1, key=state.keep("eval_seed", 0), on_change=state.saver("eval_seed"),
+                                 help="Seed of the synthetic sample and of every randomised measure.")
+    return int(n) or train, int(seed)
+
+
+def report(run: Run, n: int, seed: int, thresholds: dict | None = None) -> dict:
+    """The report as a JSON dict (judged by ``thresholds`` over the defaults); computed with a progress
+    bar the first time, then read from disk."""
+    rep = ui_support.cached_evaluation(run, n, seed)
+    if rep is None:
+        bar = st.progress(0.0, text="Evaluating the synthetic patients (once per model; the result is kept)...")
+        rep = ui_support.evaluation(run, n, seed, progress=lambda done, total: bar.progress(
+            min(done / max(total, 1e-9), 1.0), text=f"Evaluating... {done / max(total, 1e-9):.0%}"))
+        bar.empty()
+    return (rep.with_thresholds(thresholds) if thresholds else rep).to_dict()
+
+
+def titles(run: Run) -> dict:
+    """Code titles of the run's data (from the cached data load)."""
+    data = run.config()["data"]
+    try:
+        return dict(state.load_data(data["path"], data["options"]).titles)
+    except Exception:  # noqa: BLE001 - titles are a nicety; the data may have moved
+        return {}
+
+
+def report_downloads(run: Run) -> None:
+    """Download buttons for the report (JSON and HTML); computes it on request when it is not cached yet."""
+    n, seed = int(run.config()["split"]["train"]), int(state.value("eval_seed", 0))
+    n = int(state.value("eval_n", 0)) or n
+    rep = ui_support.cached_evaluation(run, n, seed)
+    if rep is None:
+        st.caption("The report has not been computed for this run yet (the Fidelity and Privacy pages compute it).")
+        if not st.button("Compute the report", icon=":material/calculate:"):
+            return
+        rep = Report.from_dict(report(run, n, seed))
+    v = rep.verdicts()
+    st.caption("; ".join(f"{s}: {c['pass']} within limits, {c['fail']} above" for s, c in v.items()))
+    c = st.columns(3)
+    c[0].download_button("Download report (JSON)", rep.to_json(), file_name=f"report-{run.id}.json",
+                         mime="application/json", on_click="ignore", icon=":material/data_object:")
+    c[1].download_button("Download report (HTML, with charts)", rep.to_html(), file_name=f"report-{run.id}.html",
+                         mime="text/html", on_click="ignore", icon=":material/description:")

@@ -1,0 +1,71 @@
+"""Data: pick the demo, a path on the server or an upload; see what the matrix holds and how it is split."""
+import streamlit as st
+
+from corgan_core.data import DataOptions, split
+from corgan_core.runs import TrainSettings
+from corgan_core.ui_support import stage_upload
+from dashboard import charts, forms, state, widgets
+
+st.title("Data")
+st.caption("Patients become rows and diagnosis codes become columns (1 = the patient has the code). "
+           "The model learns from this matrix.")
+chosen = state.data_choice()
+PLACES = ["Demo data", "A file or folder on this server", "Upload a file"]
+with st.container(border=True):
+    where = st.radio("Where is the data?", PLACES, horizontal=True,
+                     index=PLACES.index(chosen.get("where") or PLACES[chosen["path"] != state.DEMO]))
+    path_text = upload = None
+    if where == "A file or folder on this server":
+        path_text = st.text_input("Path", placeholder="/data/mimic-iii (a folder with DIAGNOSES_ICD.csv), or a .csv/.npz/.parquet file",
+                                  value=chosen["path"] if chosen.get("where") == PLACES[1] else "")
+    elif where == "Upload a file":
+        upload = st.file_uploader("File (.npz, .npy, .csv, .csv.gz, .parquet, or a .zip of a MIMIC folder)",
+                                  type=["npz", "npy", "csv", "gz", "parquet", "zip"])
+    main = forms.dataclass_form(DataOptions, chosen["options"], key="data", columns=3, choices=forms.data_choices(),
+                                exclude=("source", "icd_version", "patient_col", "code_cols", "count_col", "id_col", "label_col"))
+    with st.expander("More options (loader, ICD version, table columns)"):
+        more = forms.dataclass_form(DataOptions, chosen["options"], key="data", columns=3,
+                                    choices=forms.data_choices(), exclude=tuple(main))
+    if st.button("Use this data", type="primary"):
+        with widgets.guarded("Loading the data"):
+            options = DataOptions(**main, **more)
+            if where == "Demo data":
+                path, label = state.DEMO, state.DEMO_LABEL
+            elif where == "Upload a file":
+                if upload is None:
+                    raise forms.missing("Choose a file to upload first.")
+                path, label = stage_upload(upload.name, upload.getvalue()), f"Upload: {upload.name}"
+            else:
+                if not (path_text or "").strip():
+                    raise forms.missing("Type the path of a file or folder on this server first.")
+                path, label = path_text.strip(), path_text.strip()
+            state.load_data(path, options)
+            state.set_data(path, options, label, where)
+            st.toast(f"Now using {label}")
+
+with widgets.guarded("Loading the data"):
+    ds = state.current_dataset()
+    info = ds.summary(top=15)
+    st.subheader(state.data_choice()["label"])
+    c = st.columns(4)
+    c[0].metric("Patients", f"{info['patients']:,}")
+    c[1].metric("Codes", f"{info['codes']:,}")
+    c[2].metric("Density", f"{info['density']:.1%}", help="Share of the matrix cells that are not zero.")
+    c[3].metric("Codes per patient", f"{info['codes_per_patient']['mean']:.1f}",
+                help=f"median {info['codes_per_patient']['median']:g}, range {info['codes_per_patient']['min']}-{info['codes_per_patient']['max']}")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.codes_per_patient(ds.codes_per_patient()), width="stretch")
+    right.plotly_chart(charts.top_codes(info["top_codes"]), width="stretch")
+
+    st.subheader("Training and held-out patients")
+    defaults = TrainSettings()
+    c = st.columns(2)
+    holdout = c[0].slider("Held-out share", 0.0, 0.5, step=0.05, key=state.keep("holdout", defaults.holdout),
+                          on_change=state.saver("holdout"),
+                          help="Patients kept away from training, to judge fidelity and privacy fairly.")
+    seed = c[1].number_input("Seed", step=1, key=state.keep("seed", defaults.seed), on_change=state.saver("seed"),
+                             help="Fixes the split and the training randomness.")
+    sp = split(ds, holdout, int(seed))
+    st.markdown(f"**{len(sp.train):,}** patients train the model; **{len(sp.holdout):,}** held-out patients are "
+                "never shown to it and are used to check how faithful and how private the synthetic patients are.")
+    widgets.link("train", "Next: train a model", ":material/arrow_forward:")

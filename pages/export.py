@@ -1,0 +1,28 @@
+"""Export: download a run's synthetic patients (CSV, Parquet, npz, with code names) and its evaluation report."""
+import streamlit as st
+
+from dashboard import evaluation, widgets
+
+st.title("Export")
+st.caption("Synthetic patients are drawn from the trained model; no real patient's row is ever written out.")
+run = widgets.pick_run("Run", need_model=True, key="export_run")
+if run is not None:
+    cfg = run.config()
+    c = st.columns(2)
+    n = c[0].number_input("Synthetic patients", min_value=1, max_value=1_000_000, step=100,
+                          value=int(cfg["split"]["train"]), help="Default: as many as the model trained on.")
+    seed = c[1].number_input("Sampling seed", value=0, step=1, help="The same seed gives the same patients.")
+    with widgets.guarded("Drawing the synthetic patients"):
+        with st.spinner("Drawing synthetic patients..."):
+            files = {fmt: evaluation.sample_file(run.id, fmt, int(n), int(seed)) for fmt in ("csv", "parquet", "npz")}
+        st.subheader("Synthetic data")
+        st.caption(f"{int(n):,} synthetic patients x {cfg['data']['codes']:,} codes; columns are the code names.")
+        c = st.columns(3)
+        mime = {"csv": "text/csv", "parquet": "application/octet-stream", "npz": "application/octet-stream"}
+        for col, (fmt, path) in zip(c, files.items()):
+            col.download_button(f"Download {fmt.upper()}", path.read_bytes(), file_name=f"synthetic-{run.id}.{fmt}",
+                                mime=mime[fmt], on_click="ignore", icon=":material/download:", key=f"dl-{fmt}")
+        with st.expander("First synthetic patients (preview)"):
+            st.dataframe(evaluation.preview(files["csv"]), hide_index=True)
+    st.subheader("Evaluation report")
+    evaluation.report_downloads(run)

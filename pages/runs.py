@@ -1,0 +1,49 @@
+"""Runs: every training run with its status and key figures; compare runs; delete a run."""
+import streamlit as st
+
+from corgan_core.ui_support import compare_table, find_run, runs_table
+from dashboard import charts, state, widgets
+
+st.title("Runs")
+st.caption(f"Every training run kept in {state.runs_folder()} (the folder survives restarts). "
+           "R² near 1 means faithful code frequencies; attack AUROC near 0.5 means the membership attack fails.")
+with widgets.guarded("Reading the runs"):
+    rows = runs_table()
+    if not rows:
+        st.info("No runs yet: start one on the Train page.")
+        widgets.link("train", "Go to Train", ":material/model_training:")
+        st.stop()
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "frequency_r2": st.column_config.NumberColumn("frequency R²", format="%.3f"),
+        "cooccurrence_r2": st.column_config.NumberColumn("co-occurrence R²", format="%.3f"),
+        "mi_auroc": st.column_config.NumberColumn("attack AUROC", format="%.3f"),
+        "zero_rows": st.column_config.NumberColumn("all-zero share", format="%.2f"),
+        "duplicate_rows": st.column_config.NumberColumn("repeated share", format="%.2f")})
+
+    st.subheader("Compare runs")
+    ids = [r["run"] for r in rows]
+    picked = st.multiselect("Runs to compare", ids, default=ids[:2])
+    if picked:
+        runs = [find_run(i) for i in picked]
+        st.dataframe(compare_table(runs), width="stretch")
+        losses = {r.id: r.metrics("epochs") for r in runs}
+        names = sorted(set().union(*(set(df["name"]) for df in losses.values() if not df.empty)))
+        quality = {r.id: r.metrics("quality") for r in runs}
+        left, right = st.columns(2)
+        if names:
+            name = left.selectbox("Loss", names, index=names.index("generator") if "generator" in names else 0,
+                                  format_func=lambda n: charts.LOSS_LABELS.get(n, n))
+            left.plotly_chart(charts.compare_losses(losses, name), width="stretch")
+        metric = right.selectbox("Checkpoint measure", ["frequency_r2", "cooccurrence_r2", "mi_auroc", "zero_rows"],
+                                 format_func=charts.QUALITY_TITLES.get)
+        right.plotly_chart(charts.compare_quality(quality, metric, charts.QUALITY_TITLES[metric]), width="stretch")
+
+    st.subheader("Delete a run")
+    c = st.columns([3, 2, 1])
+    victim = c[0].selectbox("Run to delete", ids, index=None, placeholder="Choose a run")
+    sure = c[1].checkbox("Yes, delete its folder for good", disabled=victim is None)
+    if c[2].button("Delete", type="primary", disabled=not (victim and sure), icon=":material/delete:"):
+        with widgets.guarded("Deleting the run"):
+            find_run(victim).delete()
+            st.toast(f"Deleted {victim}")
+            st.rerun()

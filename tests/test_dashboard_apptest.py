@@ -1,0 +1,321 @@
+"""Every dashboard page under Streamlit's AppTest: it loads, its main widgets work, bad input gives an
+error box (st.error) and never an exception. Runs live in a temporary $CORGAN_RUNS_DIR.
+
+AppTest never fires ``st.fragment(run_every=...)``, so tests that train poll the run and re-run the app.
+"""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from corgan_core.runs import Run, TrainSettings, list_runs
+
+from conftest import REPO_ROOT, require_data
+
+APP = str(REPO_ROOT / "dashboard" / "app.py")
+TINY = {"epochs": 2, "pretrain_epochs": 1}  # a few seconds on the demo data
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def open_app(page: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    if page is not None:
+        at.switch_page(f"../pages/{page}.py").run()
+    return at
+
+
+def ok(at) -> None:
+    """No exception element (the page never shows a traceback)."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def one(widgets, label: str):
+    hits = [w for w in widgets if w.label == label]
+    assert hits, f"no widget labelled {label!r} among {[w.label for w in widgets]}"
+    return hits[0]
+
+
+def plotly_count(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CORGAN_RUNS_DIR", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A finished tiny run on the demo data, trained in this process once per session."""
+    from corgan_core.runner import execute
+
+    root = tmp_path_factory.mktemp("trained")
+    run = Run.create("demo", model_config=TINY, settings=TrainSettings(device="cpu"), run_dir=root / "tiny-demo-run")
+    execute(run)
+    assert run.status()["status"] == "finished"
+    return run.dir
+
+
+@pytest.fixture
+def finished(trained, runs_dir) -> Run:
+    """A copy of the trained run inside this test's runs folder."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    dest = runs_dir / trained.name
+    shutil.copytree(trained, dest)
+    return Run(dest)
+
+
+# ---- Data ----------------------------------------------------------------------------------------
+def test_app_opens_on_the_demo_data():
+    at = open_app()
+    ok(at)
+    assert not errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Patients"] == "2,694" and metrics["Codes"] == "80"
+    assert plotly_count(at) == 2  # codes per patient, most frequent codes
+    assert any("patients train the model" in m.value for m in at.markdown)
+
+
+def test_data_bad_path_shows_an_error_and_keeps_the_demo():
+    at = open_app()
+    at.radio[0].set_value("A file or folder on this server").run()
+    one(at.text_input, "Path").set_value("/no/such/file.csv").run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert any("not found" in e.lower() for e in errors(at)), errors(at)
+    assert {m.label: m.value for m in at.metric}["Patients"] == "2,694"  # the page stays usable
+
+
+def test_data_empty_path_and_missing_upload_are_errors():
+    at = open_app()
+    at.radio[0].set_value("A file or folder on this server").run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert any("Type the path" in e for e in errors(at))
+    at.radio[0].set_value("Upload a file").run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert any("Choose a file" in e for e in errors(at))
+
+
+def test_data_server_path_mimic_with_titles_and_split():
+    mimic = require_data("mimic3-demo")
+    at = open_app()
+    at.radio[0].set_value("A file or folder on this server").run()
+    one(at.text_input, "Path").set_value(str(mimic)).run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert not errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Patients"] == "100" and metrics["Codes"] == "275"
+    one(at.slider, "Held-out share").set_value(0.3).run()
+    assert any("**70** patients train the model" in m.value for m in at.markdown)
+    # grouping none keeps the full ICD-9 codes
+    one(at.selectbox, "grouping").set_value("none").run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert int({m.label: m.value for m in at.metric}["Codes"].replace(",", "")) > 275
+
+
+def test_data_upload_csv_and_a_bad_upload():
+    at = open_app()
+    at.radio[0].set_value("Upload a file").run()
+    rows = "a,b,c\n" + "\n".join(f"{i % 2},{(i // 2) % 2},1" for i in range(20)) + "\n"
+    at.file_uploader[0].set_value(("matrix.csv", rows.encode(), "text/csv")).run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert not errors(at)
+    assert {m.label: m.value for m in at.metric}["Patients"] == "20"
+    at.file_uploader[0].set_value(("broken.npz", b"not a zip at all", "application/octet-stream")).run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert errors(at) and "broken.npz" in errors(at)[0]
+    assert {m.label: m.value for m in at.metric}["Patients"] == "20"  # previous data still shown
+
+
+def test_upload_of_a_zipped_mimic_folder_is_unpacked(tmp_path):
+    from corgan_core.data import load
+    from corgan_core.ui_support import stage_upload
+
+    mimic = require_data("mimic3-demo")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("DIAGNOSES_ICD.csv", "D_ICD_DIAGNOSES.csv", "ADMISSIONS.csv"):
+            zf.write(mimic / name, f"mimic-iii-demo/{name}")
+    path = stage_upload("mimic.zip", buf.getvalue(), root=tmp_path)
+    assert Path(path).is_dir()
+    ds = load(path)
+    assert ds.n_patients == 100 and ds.titles
+
+
+# ---- Train ---------------------------------------------------------------------------------------
+def test_train_form_is_built_from_the_registry_configs():
+    from corgan_core.models import REGISTRY, get_model_class
+    from corgan_core.options import fields_of
+
+    at = open_app("train")
+    ok(at)
+    assert one(at.toggle, "Quick demo (a few epochs, under a minute on a laptop CPU)").value is True
+    assert sorted(one(at.selectbox, "Model").options) == sorted(REGISTRY)
+    assert "cpu" in one(at.selectbox, "Device").options
+    for name in REGISTRY:
+        one(at.selectbox, "Model").set_value(name).run()
+        ok(at)
+        labels = {w.label for kind in ("number_input", "selectbox", "checkbox", "text_input") for w in at.get(kind)}
+        for f in fields_of(get_model_class(name).Config):
+            assert f["name"].replace("_", " ") in labels, (name, f["name"])
+    one(at.selectbox, "Model").set_value("corgan").run()
+    # the form starts at the dataclass defaults (quick demo shortens only the epoch caps)
+    from corgan_core.models.corgan import CorGANConfig
+
+    assert one(at.number_input, "batch size").value == CorGANConfig().batch_size
+    assert one(at.number_input, "epochs").value == 6
+    one(at.toggle, "Quick demo (a few epochs, under a minute on a laptop CPU)").set_value(False).run()
+    assert one(at.number_input, "epochs").value == CorGANConfig().epochs
+
+
+def test_train_bad_option_shows_an_error_and_creates_no_run(runs_dir):
+    at = open_app("train")
+    one(at.number_input, "batch size").set_value(1).run()
+    one(at.button, "Start training").click().run()
+    ok(at)
+    assert any("batch_size" in e for e in errors(at)), errors(at)
+    assert list_runs(runs_dir) == []
+
+
+def test_train_start_poll_finish_and_resume(runs_dir):
+    at = open_app("train")
+    one(at.number_input, "epochs").set_value(TINY["epochs"]).run()
+    one(at.number_input, "pretrain epochs").set_value(TINY["pretrain_epochs"]).run()
+    one(at.button, "Start training").click().run()
+    ok(at)
+    assert not errors(at)
+    (run,) = list_runs(runs_dir)
+    assert run.config()["model_config"]["epochs"] == TINY["epochs"]
+    # AppTest does not fire run_every: poll the run and re-run the page
+    run.wait(timeout=240)
+    at.run()
+    ok(at)
+    assert run.status()["status"] == "finished"
+    assert {m.label: m.value for m in at.metric}["Status"] == "finished"
+    assert plotly_count(at) == 2  # losses and checkpoint quality
+    assert "Traceback" not in run.log_tail()
+
+
+def test_train_stop_and_resume_buttons(runs_dir):
+    at = open_app("train")
+    one(at.toggle, "Quick demo (a few epochs, under a minute on a laptop CPU)").set_value(False).run()
+    one(at.button, "Start training").click().run()
+    (run,) = list_runs(runs_dir)
+    at.run()
+    ok(at)
+    one(at.button, "Stop").click().run()
+    ok(at)
+    assert run.status()["status"] == "stopped"
+    one(at.button, "Resume").click().run()
+    ok(at)
+    assert run.status()["status"] in ("queued", "running")
+    assert one(at.button, "Stop")
+    run.delete()  # stops it first
+
+
+# ---- Fidelity, Privacy, Export: empty and with a run ---------------------------------------------
+@pytest.mark.parametrize("page", ["fidelity", "privacy", "export", "runs"])
+def test_pages_without_runs_explain_what_to_do(page):
+    at = open_app(page)
+    ok(at)
+    assert not errors(at)
+    assert any("Train page" in i.value for i in at.info)
+
+
+def test_fidelity_page_charts_and_train_toggle(finished):
+    at = open_app("fidelity")
+    ok(at)
+    assert not errors(at), errors(at)
+    assert plotly_count(at) >= 3  # frequency, co-occurrence, prediction
+    metrics = {m.label: float(m.value) for m in at.metric}
+    assert 0 < metrics["Code frequency R²"] <= 1
+    one(at.toggle, "Also show training patients").set_value(True).run()
+    ok(at)
+    assert (finished.dir / "evaluation").is_dir()  # cached for the next visit
+
+
+def test_privacy_page_verdicts_follow_the_stewards_limits(finished):
+    at = open_app("privacy")
+    ok(at)
+    assert not errors(at), errors(at)
+    assert plotly_count(at) >= 3  # membership, DCR, attribute inference
+    assert any("within limit" in m.value or "above limit" in m.value for m in at.markdown)
+    one(at.number_input, "Copies of training patients: largest excess share allowed").set_value(0.0).run()
+    one(at.number_input, "Membership attack AUROC: largest distance from 0.5 allowed").set_value(0.0).run()
+    ok(at)
+    assert at.warning and "above the limits" in at.warning[0].value
+
+
+def test_fidelity_and_privacy_show_an_error_when_the_data_is_gone(finished):
+    cfg = json.loads((finished.dir / "config.json").read_text())
+    cfg["data"]["path"] = "/no/such/data.csv"
+    cfg["data"]["options"]["source"] = "auto"
+    (finished.dir / "config.json").write_text(json.dumps(cfg))
+    shutil.rmtree(finished.dir / "evaluation", ignore_errors=True)
+    for page in ("fidelity", "privacy"):
+        at = open_app(page)
+        ok(at)
+        assert any("not found" in e.lower() for e in errors(at)), errors(at)
+
+
+def test_export_page_offers_csv_parquet_npz_and_the_report(finished):
+    at = open_app("export")
+    ok(at)
+    assert not errors(at), errors(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Download CSV", "Download PARQUET", "Download NPZ"} <= set(labels)
+    one(at.button, "Compute the report").click().run()
+    ok(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download report (JSON)" in labels and "Download report (HTML, with charts)" in labels
+    from corgan_core.data import load_demo
+
+    lines = next((finished.dir / "samples").glob("*.csv")).read_text().splitlines()
+    assert lines[0].split(",") == list(load_demo().codes)
+    assert len(lines) - 1 == finished.config()["split"]["train"]
+
+
+def test_export_shows_an_error_for_a_broken_model_file(finished):
+    (finished.dir / "model.pt").write_bytes(b"this is not a checkpoint")
+    shutil.rmtree(finished.dir / "samples", ignore_errors=True)
+    at = open_app("export")
+    ok(at)
+    assert errors(at)
+
+
+# ---- Runs ----------------------------------------------------------------------------------------
+def test_runs_page_compares_and_deletes(finished, runs_dir):
+    second = runs_dir / "second-run"
+    shutil.copytree(finished.dir, second)
+    at = open_app("runs")
+    ok(at)
+    assert not errors(at)
+    assert len(at.dataframe) >= 2  # the runs table and the side-by-side comparison
+    assert set(one(at.multiselect, "Runs to compare").value) == {finished.id, "second-run"}
+    assert plotly_count(at) == 2
+    one(at.selectbox, "Loss").set_value("critic").run()
+    ok(at)
+    one(at.selectbox, "Run to delete").set_value("second-run").run()
+    one(at.checkbox, "Yes, delete its folder for good").check().run()
+    one(at.button, "Delete").click().run()
+    ok(at)
+    assert not second.exists() and finished.dir.exists()
