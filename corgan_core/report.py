@@ -28,6 +28,9 @@ DEFAULT_THRESHOLDS = {
 }
 """Metric name -> threshold. ``higher``: pass when value >= t; ``lower``: value <= t;
 ``closer-to-chance``: |value - chance| <= t. A caller (the dashboard's steward) may override any."""
+HEADLINE = ("frequency_r2", "cooccurrence_r2", "prediction_auroc_gap", "discriminator_auroc", "tstr_auroc_gap",
+            "membership_advantage", "membership_auroc", "holdout_twin_share", "dcr_share_closer_to_train", "epsilon")
+"""Metrics read together (see :meth:`Report.headline`)."""
 
 _METRIC_SCHEMA = {
     "type": "object", "required": ["value", "direction"],
@@ -113,6 +116,20 @@ class Report:
         sec = {s: {n: replace(m, threshold=th.get(n, m.threshold)) for n, m in getattr(self, s).items()}
                for s in SECTIONS}
         return replace(self, thresholds=th, **sec)
+
+    def headline(self) -> list:
+        """The numbers to read together, in order: per-code fit never alone, but beside pairwise
+        structure, dimension-wise prediction and the discriminator (with the independent baseline),
+        then the attack beside its ceiling and the epsilon. Rows: section, name, label, value,
+        baseline, verdict (only metrics present in the report)."""
+        out = []
+        for name in HEADLINE:
+            for s in SECTIONS:
+                m = getattr(self, s).get(name)
+                if m is not None:
+                    out.append({"section": s, "name": name, "label": m.label, "value": m.value,
+                                "baseline": m.baseline, "verdict": m.verdict})
+        return out
 
     def verdicts(self) -> dict:
         """Counts of ``pass``/``fail`` per section."""
@@ -252,9 +269,12 @@ def _figures(rep: Report) -> dict:
                           xaxis_title=f"{d['metric']} distance threshold", yaxis_title="share")
         figs["membership"] = fig
     if "dcr_share_closer_to_train" in rep.privacy:
-        h = rep.privacy["dcr_share_closer_to_train"].details["histogram"]
-        edges = h["edges"]
-        x = [f"{_fmt(a)}-{_fmt(b)}" if b is not None else f">={_fmt(a)}" for a, b in zip(edges[:-1], edges[1:])]
+        d = rep.privacy["dcr_share_closer_to_train"].details
+        h, edges = d["histogram"], d["histogram"]["edges"]
+        if d.get("metric") == "hamming":  # one bar per integer distance
+            x = [f"{a:g}" if b is not None else f">={a:g}" for a, b in zip(edges[:-1], edges[1:])]
+        else:
+            x = [f"{_fmt(a)}-{_fmt(b)}" if b is not None else f">={_fmt(a)}" for a, b in zip(edges[:-1], edges[1:])]
         fig = go.Figure([go.Bar(x=x, y=h["train"], name="to train (holdout-sized subset)"),
                          go.Bar(x=x, y=h["holdout"], name="to holdout")])
         fig.update_layout(title="Distance to closest record of synthetic rows", barmode="group",

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from corgan_core.errors import DataError
 from corgan_core.metrics import (attribute_inference, distance_to_closest_record, exact_copies,
                                  independent_baseline, membership_inference, nndr, record_uniqueness, unique_rows)
-from tests.conftest import SHARED_DATA, assert_one_sentence, require_data
+from tests.conftest import assert_one_sentence, require_data
 
 TRAIN = np.array([[1, 1, 0, 0], [0, 0, 1, 0]], dtype=float)
 HOLDOUT = np.array([[1, 0, 0, 0], [0, 1, 1, 1]], dtype=float)
@@ -110,6 +110,3 @@ def test_bad_input_is_one_sentence():
         with pytest.raises(DataError) as e:
             call()
         assert_one_sentence(str(e.value))
-
-
-assert SHARED_DATA  # the real data folder is resolved relative to the repo root

@@ -100,7 +100,7 @@ def test_continuous_labelled_data_trtr_tstr_and_euclidean_privacy():
     rep = evaluate(train, holdout, train.copy(), kind="continuous", label=-1, include=["utility", "privacy"],
                    attack={"sizes": [900]})
     tstr = rep.utility["tstr_auroc_gap"]
-    assert tstr.value == 0.0 and tstr.baseline > 0.2  # a copy is as useful as the real rows; columns alone are not
+    assert abs(tstr.value) < 1e-2 and tstr.baseline > 0.2  # a copy is as useful as the real rows; columns alone are not
     assert tstr.details["models"]["random_forest"]["trtr"]["auroc"] > 0.9
     assert rep.privacy["membership_auroc"].value == 1.0 and rep.privacy["membership_auroc"].verdict == "fail"
     assert rep.privacy["dcr_share_closer_to_train"].details["dcr"]["train_full"]["share_zero"] == 1.0
@@ -149,3 +149,12 @@ def test_cli_evaluate_run_dir(tmp_path, capsys):
     rep = Report.from_json(out)
     assert rep.meta["n_synthetic"] == 150 and rep.meta["n_train"] == len(run.split().train)
     assert rep.meta["source"]["run"] == str(run.dir) and "frequency_r2" in rep.fidelity
+
+
+def test_report_and_metrics_import_in_either_order():
+    import subprocess
+    import sys
+
+    for first, second in (("corgan_core.report", "corgan_core.metrics"), ("corgan_core.metrics", "corgan_core.report")):
+        r = subprocess.run([sys.executable, "-c", f"import {first}, {second}"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr

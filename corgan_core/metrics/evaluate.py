@@ -11,7 +11,6 @@ import time
 import numpy as np
 
 from ..errors import DataError
-from ..report import DEFAULT_THRESHOLDS, Metric, Report
 from ._common import as_matrix, check_kind, check_same_columns, rng_for
 from .baseline import independent_baseline
 
@@ -68,7 +67,7 @@ def evaluate(train, holdout, synthetic, *, kind: str | None = None, codes=None, 
              y_train=None, y_holdout=None, y_synthetic=None, top_k: int = 100, prediction_top_k: int = 20,
              seed: int = 0, epsilon: float | None = None, thresholds: dict | None = None,
              include=("fidelity", "utility", "privacy"), baseline: bool = True, attack: dict | None = None,
-             rare_k: int = 10, max_rows: int | None = None, progress=None) -> Report:
+             rare_k: int = 10, max_rows: int | None = None, progress=None) -> "Report":
     """Evaluate ``synthetic`` against real ``train`` and ``holdout`` (arrays, sparse matrices or Datasets).
 
     ``label`` is the label column (index, or code name) for TSTR when the generator was trained on
@@ -78,6 +77,8 @@ def evaluate(train, holdout, synthetic, *, kind: str | None = None, codes=None, 
     ``seeds``, ``member_share``). ``thresholds`` override :data:`DEFAULT_THRESHOLDS`.
     ``progress(done, total)`` is called as work completes (abstract units).
     """
+    from ..report import DEFAULT_THRESHOLDS, Metric, Report  # report imports metrics: import it late
+
     rng_for(seed)
     codes = list(codes) if codes is not None else getattr(train, "codes", None)
     titles = titles if titles is not None else getattr(train, "titles", None) or {}

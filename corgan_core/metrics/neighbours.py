@@ -281,7 +281,7 @@ def nearest_neighbours(train, holdout, synthetic, *, kind: str | None = None, si
     refs = [_Prepared(Tr, integer), _Prepared(Ho, integer), _Prepared(Tr[eq_rows], integer)]
     ends = [int(np.searchsorted(S.first, s)) for s in sizes]
     rows, snaps, dtype, used = _scan(S, refs, 2, ends, integer=integer, block_mb=block_mb,
-                                             n_jobs=n_jobs, backend=backend, progress=progress)
+                                     n_jobs=n_jobs, backend=backend, progress=progress)
     out = {}
     for name, R, res in zip(("train", "holdout", "train_eq"), refs, rows):
         out[f"syn_{name}"] = _distances(res, 0, S, R, integer, metric)
@@ -316,5 +316,5 @@ def closest_distances(queries, references, *, kind: str | None = None, progress=
     kind, integer, metric, (Rc, Qc) = _prepare_inputs([(R, "the reference rows"), (Q, "the query rows")], kind)
     S, ref = _Prepared(Qc, integer), _Prepared(Rc, integer)
     rows, _, _, _ = _scan(S, [ref], 0, [], integer=integer, block_mb=block_mb, n_jobs=None,
-                             backend=backend, progress=progress)
+                          backend=backend, progress=progress)
     return (_distances(rows[0], 0, S, ref, integer, metric), _distances(rows[0], 1, S, ref, integer, metric))

@@ -6,7 +6,9 @@ AUROC). Synthetic data that keeps the real dependencies scores close to the real
 """
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,10 +48,8 @@ def _fit_score(X, y, X_test, y_test, seed: int) -> tuple[float, float, str]:
         what = "never present" if y.max() == 0 else "present in every row"
         return float("nan"), float("nan"), what
     model = LogisticRegression(solver="liblinear", max_iter=200, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, y)
-        p = model.predict_proba(X_test)[:, 1]
+    model.fit(X, y)
+    p = model.predict_proba(X_test)[:, 1]
     f1 = float(f1_score(y_test, p >= 0.5, zero_division=0.0))
     if y_test.min() == y_test.max():
         return f1, float("nan"), "holdout has a single class, AUROC undefined"
@@ -78,18 +78,21 @@ def dimension_wise_prediction(train, holdout, synthetic, *, kind: str | None = N
     Sy = Sy[sample_rows(Sy.shape[0], max_rows, rng)]
     cols = np.asarray(columns, dtype=np.int64) if columns is not None else top_columns(Tr, top_k, kind)
     titles = titles or {}
-    rows = []
-    for j in cols:
-        j = int(j)
+
+    def one(j: int) -> dict:
         y_test = column(Ho, j) != 0
         X_test = drop_column(Ho, j)
         rf1, rauc, rwhy = _fit_score(drop_column(Tr, j), column(Tr, j) != 0, X_test, y_test, seed)
         sf1, sauc, swhy = _fit_score(drop_column(Sy, j), column(Sy, j) != 0, X_test, y_test, seed)
         reason = "; ".join(s for s in (rwhy and f"real: {rwhy}", swhy and f"synthetic: {swhy}") if s)
         name = code_name(codes, j)
-        rows.append({"column": j, "code": name, "title": titles.get(name, ""),
-                     "real_f1": rf1, "real_auroc": rauc, "synthetic_f1": sf1, "synthetic_auroc": sauc,
-                     "reason": reason})
+        return {"column": j, "code": name, "title": titles.get(name, ""), "real_f1": rf1, "real_auroc": rauc,
+                "synthetic_f1": sf1, "synthetic_auroc": sauc, "reason": reason}
+
+    # liblinear releases the GIL: two threads; warnings are silenced here, once, for both threads
+    with warnings.catch_warnings(), ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as ex:
+        warnings.simplefilter("ignore")
+        rows = list(ex.map(one, [int(j) for j in cols]))
 
     def col(key):
         return np.array([r[key] for r in rows], dtype=np.float64)
