@@ -158,3 +158,19 @@ def test_report_and_metrics_import_in_either_order():
     for first, second in (("corgan_core.report", "corgan_core.metrics"), ("corgan_core.metrics", "corgan_core.report")):
         r = subprocess.run([sys.executable, "-c", f"import {first}, {second}"], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
+
+
+def test_count_data_and_progress():
+    require_data("mimic3-demo")
+    from corgan_core.data import load, split
+
+    ds = load(MIMIC, kind="count")
+    s = split(ds, 0.3, seed=1)
+    train, holdout = ds.take(s.train), ds.take(s.holdout)
+    calls = []
+    rep = evaluate(train, holdout, independent_baseline(train.X, 80, seed=2, kind="count"),
+                   include=["probability", "cooccurrence", "membership", "dcr"], progress=lambda d, t: calls.append((d, t)))
+    assert rep.meta["kind"] == "count" and {"mean_r2", "variance_r2"} <= set(rep.fidelity)
+    assert rep.privacy["membership_advantage"].details["metric"] == "euclidean"
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1]
