@@ -150,6 +150,7 @@ class Run:
     def metrics_db(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.dir / "metrics.sqlite", timeout=10)
         con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent after a crash of the process
         con.execute("CREATE TABLE IF NOT EXISTS epochs (t REAL, phase TEXT, epoch INT, epochs INT, "
                     "seconds REAL, name TEXT, value REAL)")
         con.execute("CREATE TABLE IF NOT EXISTS quality (t REAL, phase TEXT, epoch INT, name TEXT, value REAL)")

@@ -168,7 +168,7 @@ def test_a_run_killed_with_sigkill_resumes_and_matches_an_uninterrupted_run(tmp_
 
 def test_stop_then_resume_finishes(tmp_path):
     require_data("mimic3-demo")
-    r = cli("train", MIMIC, "--epochs", 400, "--pretrain-epochs", 1, "--run-dir", tmp_path / "s", "--detach")
+    r = cli("train", MIMIC, "--epochs", 150, "--pretrain-epochs", 1, "--run-dir", tmp_path / "s", "--detach")
     assert r.returncode == 0
     run = Run.open(tmp_path / "s")
     assert _wait_for(lambda: run.status().get("phase") == "gan" and run.checkpoint_path().exists())
