@@ -25,6 +25,9 @@ MAX_UNZIPPED_BYTES = 8 * 1024**3
 QUICK_EPOCHS = {"epochs": 6, "pretrain_epochs": 2}
 QUICK_TIME_BUDGET_S = 45.0
 QUALITY_KEYS = ("frequency_r2", "cooccurrence_r2", "correlation_r2", "mi_auroc", "zero_rows", "duplicate_rows")
+QUALITY_NAMES = {"frequency_r2": "code frequency R²", "cooccurrence_r2": "co-occurrence R²",
+                 "correlation_r2": "correlation R²", "mi_auroc": "membership attack AUROC",
+                 "zero_rows": "all-zero share", "duplicate_rows": "repeated share"}
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -261,7 +264,7 @@ def compare_table(runs: list[Run]):
                "epochs done": row.get("epoch")}
         col.update({f"option: {k}": cfg.get("model_config", {}).get(k) for k in sorted(differing)})
         q = last_quality(r)
-        col.update({f"last check: {k}": round(q[k], 4) for k in QUALITY_KEYS if k in q})
+        col.update({f"last check: {QUALITY_NAMES.get(k, k)}": round(q[k], 4) for k in QUALITY_KEYS if k in q})
         cols[r.id] = {k: ("" if v is None else str(v)) for k, v in col.items()}
     return pd.DataFrame(cols)
 

@@ -14,13 +14,13 @@ LOSS_LABELS = {
     "critic": "critic / discriminator", "discriminator": "critic / discriminator",
     "generator": "generator", "gradient_penalty": "gradient penalty",
 }
-PHASE_LABELS = {"pretrain": "Autoencoder pretraining", "gan": "GAN training"}
+PHASE_LABELS = {"pretrain": "Autoencoder pretraining", "gan": "GAN training", "train": "Training", "fit": "Fitting"}
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
 def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.18),
+                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.22, yanchor="top"),
                       template="plotly_white", hovermode="x unified")
     return fig
 
@@ -61,8 +61,8 @@ def losses(df: pd.DataFrame) -> go.Figure:
                                      name=LOSS_LABELS.get(name, name.replace("_", " ")),
                                      line=dict(color=COLORS[names.index(name) % len(COLORS)]),
                                      marker=dict(size=5)), row=1, col=ci)
-        fig.update_xaxes(title="epoch", row=1, col=ci)
-    return _layout(fig, "Training losses")
+        fig.update_xaxes(tickformat="d", dtick=1 if part["epoch"].max() <= 12 else None, row=1, col=ci)
+    return _layout(fig, "Training losses, by epoch", 360)
 
 
 def epsilon(df: pd.DataFrame) -> go.Figure:
@@ -74,11 +74,17 @@ def epsilon(df: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Privacy budget spent: epsilon (lower is more private)", 300)
 
 
+def r2_floor(values) -> float:
+    """Lower end of an R² axis: 0, or lower when some value is negative (clipped at -1)."""
+    low = float(np.nanmin(values)) if len(values) else 0.0
+    return max(min(0.0, low - 0.05), -1.0)
+
+
 def quality(q: pd.DataFrame) -> go.Figure:
     """Checkpoint quality and risk: R², codes per patient, degenerate rows, membership attack AUROC."""
-    fig = make_subplots(rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.1, subplot_titles=[
-        "Fidelity R² vs held-out patients (1 = perfect)", "Codes per patient",
-        "Degenerate samples (0 = none)", "Membership attack AUROC (0.5 = no leak)"])
+    fig = make_subplots(rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.12, subplot_titles=[
+        "Fidelity R² (1 = perfect)", "Codes per patient", "Collapsed samples (0 = none)",
+        "Attack AUROC (0.5 = no leak)"])
     if q.empty:
         return _layout(fig, "Sample quality at each checkpoint", 520)
     q = q.sort_values("t")
@@ -102,6 +108,9 @@ def quality(q: pd.DataFrame) -> go.Figure:
     if "mi_auroc" in set(q["name"]):
         fig.add_trace(go.Scatter(x=[epochs.min(), epochs.max()], y=[0.5, 0.5], mode="lines",
                                  name="chance (0.5)", line=dict(color="#999999", dash="dot")), row=2, col=2)
+    r2 = q[q["name"].isin(["frequency_r2", "cooccurrence_r2", "correlation_r2"])]["value"]
+    fig.update_yaxes(range=[r2_floor(r2), 1.02], row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=2)
     fig.update_yaxes(range=[-0.05, 1.05], row=2, col=1)
     fig.update_yaxes(range=[0.35, 1.0], row=2, col=2)
     for r in (1, 2):
@@ -129,6 +138,13 @@ def compare_quality(frames: dict[str, pd.DataFrame], name: str, title: str) -> g
         fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers", name=rid,
                                  line=dict(color=COLORS[i % len(COLORS)])))
     fig.update_xaxes(title="GAN epoch")
+    values = pd.concat([q[q["name"] == name]["value"] for q in frames.values()] or [pd.Series(dtype=float)])
+    if name.endswith("_r2"):
+        fig.update_yaxes(range=[r2_floor(values), 1.02])
+    elif name == "mi_auroc":
+        fig.update_yaxes(range=[0.35, 1.0])
+    else:
+        fig.update_yaxes(range=[-0.05, 1.05])
     return _layout(fig, title, 340)
 
 

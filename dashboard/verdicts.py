@@ -27,9 +27,9 @@ def sentence(name: str, m: dict) -> str:
     if v is None:
         return "Could not be computed for this data."
     if name == "membership_advantage":
-        return (f"An attacker who holds some real records and guesses 'this patient was in the training data' "
-                f"whenever a synthetic patient is close is right at most {_pct(v)} more often than by guessing "
-                f"(allowed: {_pct(t)}).")
+        return (f"An attacker who holds some real records and says 'this patient was in the training data' "
+                f"whenever a synthetic patient is close is right, at best, {v * 100:.1f} percentage points more often "
+                f"than by guessing (allowed: {t * 100:.1f}).")
     if name == "membership_auroc":
         return (f"Telling training patients from other patients by their distance to the synthetic data scores an "
                 f"AUROC of {v:.3f}; 0.5 means it cannot be done (allowed: 0.5 ± {t:g}).")

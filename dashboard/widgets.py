@@ -57,8 +57,11 @@ def pick_run(label: str = "Run", *, need_model: bool = False, key: str = "pick_r
         return None
     ids = [r.id for r in found]
     watched = state.watched_run()
-    index = ids.index(watched.id) if watched is not None and watched.id in ids else 0
-    rid = st.selectbox(label, ids, index=index, key=key, format_func=lambda i: describe(found[ids.index(i)]))
+    want = watched.id if watched is not None and watched.id in ids else ids[0]
+    if st.session_state.get(key) != want:  # follow the run this session started or picked last
+        st.session_state[key] = want
+    rid = st.selectbox(label, ids, key=key, format_func=lambda i: describe(found[ids.index(i)]),
+                       on_change=lambda: state.watch(st.session_state[key]))
     state.watch(rid)
     return found[ids.index(rid)]
 
@@ -106,7 +109,8 @@ def _monitor_body(run: Run, was_active: bool) -> None:
     if status["status"] == "failed" and p["error"]:
         st.error(p["error"])
     if df.empty:
-        st.info("The first epoch is on its way; the curves appear as soon as it ends.")
+        st.info("The first epoch is on its way; the curves appear as soon as it ends." if status["status"] in ACTIVE
+                else "This run recorded no training epochs.")
         return
     left, right = st.columns(2)
     left.plotly_chart(charts.losses(df), key=f"loss-{run.id}", width="stretch")

@@ -46,7 +46,7 @@ with st.container(border=True):
 with widgets.guarded("Loading the data"):
     ds = state.current_dataset()
     info = ds.summary(top=15)
-    st.subheader(state.data_choice()["label"])
+    st.subheader(f"In use: {state.data_choice()['label']}")
     c = st.columns(4)
     c[0].metric("Patients", f"{info['patients']:,}")
     c[1].metric("Codes", f"{info['codes']:,}")

@@ -32,8 +32,13 @@ with st.container(border=True):
                       help=f"Sets {', '.join(f'{k}={v}' for k, v in quick_overrides(Config).items())} and "
                            f"stops after {QUICK_TIME_BUDGET_S:.0f} s; turn off for a real model.")
     start = {**PRESETS.get(model, {}).get(preset, {}), **(quick_overrides(Config) if quick else {})}
-    with st.expander(f"Model options ({len(forms.fields_of(Config))}; hover a name for its meaning)"):
-        values = forms.dataclass_form(Config, start, key=f"opt-{model}-{preset}-{quick}", columns=3)
+    dp = tuple(f["name"] for f in forms.fields_of(Config) if f["name"].startswith("dp_"))
+    with st.expander(f"Model options ({len(forms.fields_of(Config)) - len(dp)}; hover a name for its meaning)"):
+        values = forms.dataclass_form(Config, start, key=f"opt-{model}-{preset}-{quick}", columns=3, exclude=dp)
+    if dp:
+        with st.expander("Differential privacy (DP-SGD): off unless an epsilon or a noise multiplier is set"):
+            values |= forms.dataclass_form(Config, start, key=f"dp-{model}-{preset}", columns=3, exclude=tuple(values))
+    with st.expander("Run settings"):
         budget = st.number_input("Time limit (seconds, 0 = none)", min_value=0.0,
                                  value=QUICK_TIME_BUDGET_S if quick else defaults.time_budget_s, step=30.0,
                                  key=f"budget-{quick}", help="Training ends cleanly, as finished, after this long.")

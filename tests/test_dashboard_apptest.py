@@ -66,6 +66,9 @@ def trained(tmp_path_factory) -> Path:
     run = Run.create("demo", model_config=TINY, settings=TrainSettings(device="cpu"), run_dir=root / "tiny-demo-run")
     execute(run)
     assert run.status()["status"] == "finished"
+    from corgan_core.ui_support import evaluation
+
+    evaluation(run)  # the report is cached in the run folder, as the pages leave it
     return run.dir
 
 
@@ -196,7 +199,7 @@ def test_train_bad_option_shows_an_error_and_creates_no_run(runs_dir):
     assert list_runs(runs_dir) == []
 
 
-def test_train_start_poll_finish_and_resume(runs_dir):
+def test_train_start_poll_and_finish(runs_dir):
     at = open_app("train")
     one(at.number_input, "epochs").set_value(TINY["epochs"]).run()
     one(at.number_input, "pretrain epochs").set_value(TINY["pretrain_epochs"]).run()
@@ -213,6 +216,45 @@ def test_train_start_poll_finish_and_resume(runs_dir):
     assert {m.label: m.value for m in at.metric}["Status"] == "finished"
     assert plotly_count(at) == 2  # losses and checkpoint quality
     assert "Traceback" not in run.log_tail()
+
+
+def test_train_another_registry_model_and_follow_the_new_run(finished, runs_dir):
+    from corgan_core.models import REGISTRY
+
+    if "independent" not in REGISTRY:
+        pytest.skip("the independent baseline is not in the registry")
+    at = open_app("train")
+    assert one(at.selectbox, "Run shown").value == finished.id
+    one(at.selectbox, "Model").set_value("independent").run()
+    one(at.button, "Start training").click().run()
+    ok(at)
+    (run,) = [r for r in list_runs(runs_dir) if r.id != finished.id]
+    assert run.config()["model"] == "independent"
+    assert one(at.selectbox, "Run shown").value == run.id  # the page follows the run just started
+    run.wait(timeout=120)
+    at.run()
+    ok(at)
+    assert {m.label: m.value for m in at.metric}["Status"] == "finished"
+    one(at.selectbox, "Run shown").set_value(finished.id).run()  # picking another run sticks
+    ok(at)
+    at.switch_page("../pages/runs.py").run()
+    at.switch_page("../pages/train.py").run()
+    assert one(at.selectbox, "Run shown").value == finished.id
+
+
+def test_epsilon_is_plotted_and_judged_when_dp_was_used(finished):
+    con = finished.metrics_db()
+    con.executemany("INSERT INTO epochs VALUES (?,?,?,?,?,?,?)",
+                    [(1e9 + e, "gan", e, 2, 0.1, "epsilon", 0.5 * e) for e in (1, 2)])
+    con.commit()
+    con.close()
+    shutil.rmtree(finished.dir / "evaluation")  # the cached report predates the epsilon rows
+    at = open_app("train")
+    ok(at)
+    assert plotly_count(at) == 3  # losses, checkpoint quality, epsilon
+    at.switch_page("../pages/privacy.py").run()
+    ok(at)
+    assert any("epsilon = 1" in m.value for m in at.markdown)
 
 
 def test_train_stop_and_resume_buttons(runs_dir):
@@ -278,6 +320,7 @@ def test_fidelity_and_privacy_show_an_error_when_the_data_is_gone(finished):
 
 
 def test_export_page_offers_csv_parquet_npz_and_the_report(finished):
+    shutil.rmtree(finished.dir / "evaluation")
     at = open_app("export")
     ok(at)
     assert not errors(at), errors(at)
