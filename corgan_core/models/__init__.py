@@ -5,8 +5,16 @@ from ..errors import ConfigError
 from .base import GenerativeModel
 from .corgan import PRESETS as CORGAN_PRESETS
 from .corgan import CorGAN
+from .independent import Independent
+from .medgan import MedGAN
+from .vae import VAE
 
-REGISTRY: dict[str, type[GenerativeModel]] = {"corgan": CorGAN}
+REGISTRY: dict[str, type[GenerativeModel]] = {
+    "corgan": CorGAN,
+    "medgan": MedGAN,
+    "vae": VAE,
+    "independent": Independent,
+}
 PRESETS: dict[str, dict[str, dict]] = {"corgan": CORGAN_PRESETS}
 
 

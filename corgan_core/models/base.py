@@ -33,6 +33,22 @@ class EpochResult:
     stop: bool = False  # the phase converged (early stopping) and should end now
 
 
+def option(default, help_text: str, choices: tuple | None = None):
+    """A config dataclass field that the CLI and the dashboard turn into an option (help, choices)."""
+    meta = {"help": help_text}
+    if choices:
+        meta["choices"] = tuple(choices)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def check_choices(config) -> None:
+    """Refuse a config value outside its field's ``choices`` with one sentence."""
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        if choices and getattr(config, f.name) not in choices:
+            raise ConfigError(f"{f.name} must be one of {', '.join(map(str, choices))}; got {getattr(config, f.name)!r}.")
+
+
 def resolve_device(device: str) -> torch.device:
     """``auto`` picks cuda, then mps, then cpu."""
     if device == "auto":

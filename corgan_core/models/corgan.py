@@ -2,6 +2,17 @@
 
 ``CorGANConfig()`` is the default that learns on real sparse records; ``PRESETS["released"]`` is
 the released code's configuration, kept for comparison (spec, "Measured here").
+
+Differential privacy (``dp_epsilon`` or ``dp_noise_multiplier``): DP-SGD (see :mod:`.dp`) on the
+two parts of training that read real records, the autoencoder pretraining (encoder + decoder) and
+the critic; one Opacus accountant composes both. The generator, and the decoder while it is
+fine-tuned with the generator, only ever see the critic's output, so they are post-processing and
+covered by the same (epsilon, delta). To keep that true, with DP on: the encoder/decoder use
+GroupNorm instead of BatchNorm, minibatch averaging is refused, pretraining runs its fixed number
+of epochs (no validation rows: early stopping would read real data outside DP-SGD), and the
+decoder's output bias starts from a data-independent prior instead of the codes' frequencies.
+Not covered: the data's shape, and for count/continuous data each column's range (min/max, used
+to scale the values), which are treated as public.
 """
 from __future__ import annotations
 
@@ -13,8 +24,13 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
+from . import dp
 from .base import EpochResult, GenerativeModel, Phase, Scaler, as_dense, resolve_device
-from .corgan_nets import Decoder, Encoder, Generator, MLPCritic, geometry, init_weights
+from .corgan_nets import ConvCritic, Decoder, Encoder, Generator, MLPCritic, geometry, init_weights
+
+DP_COVERS = ("the autoencoder pretraining and the critic (the generator and the decoder's "
+             "fine-tuning only see the critic, so they are post-processing)")
+_DP = dp.dp_fields(DP_COVERS)
 
 
 def _f(default, help_text, choices=None):
@@ -33,11 +49,12 @@ class CorGANConfig:
     pretrain_patience: int = _f(5, "Stop pretraining after this many epochs without validation improvement (0 = never stop early).")
     batch_size: int = _f(512, "Rows per batch (capped at the number of training rows).")
     loss: str = _f("wgan-gp", "wgan-gp (gradient penalty, steadier) or wgan-clip (weight clipping, as released).", ("wgan-gp", "wgan-clip"))
-    gd_arch: str = _f("mlp", "Generator/critic architecture: mlp (as released).", ("mlp",))
+    gd_arch: str = _f("mlp", "Generator/critic architecture: mlp (as released: MLP critic) or conv (as the paper describes: 1-D convolutional critic over the code axis; the generator path always ends in the convolutional decoder).", ("mlp", "conv"))
     critic_input: str = _f("straight-through", "What the critic sees of a fake record: straight-through Bernoulli draws (near-binary, like real records) or soft probabilities (as released).", ("straight-through", "soft"))
     binary_output: str = _f("bernoulli", "Binary samples: bernoulli draws from the decoder's probabilities, or threshold at 0.5 (as released; collapses on sparse data).", ("bernoulli", "threshold"))
     output_bias: str = _f("frequency", "Start the decoder's per-code output bias at each code's log-odds (frequency) or at zero (as released).", ("frequency", "zero"))
     minibatch_averaging: bool = _f(False, "Append the batch mean to every row the critic sees.")
+    ae_norm: str = _f("batch", "Normalisation in the autoencoder: batch (BatchNorm, as released) or group (GroupNorm: the same in training and sampling; always used with DP).", ("batch", "group"))
     lr_ae: float = _f(1e-3, "Autoencoder learning rate.")
     lr_g: float = _f(1e-4, "Generator learning rate.")
     lr_d: float = _f(1e-4, "Critic learning rate.")
@@ -50,6 +67,11 @@ class CorGANConfig:
     clip: float = _f(0.01, "Critic weight clipping bound (wgan-clip).")
     latent_dim: int = _f(128, "Size of the noise vector and of the autoencoder's code.")
     val_fraction: float = _f(0.1, "Share of training rows held back to stop autoencoder pretraining.")
+    dp_epsilon: float = _f(0.0, _DP["dp_epsilon"])
+    dp_noise_multiplier: float = _f(0.0, _DP["dp_noise_multiplier"])
+    dp_max_grad_norm: float = _f(1.0, _DP["dp_max_grad_norm"])
+    dp_delta: float = _f(0.0, _DP["dp_delta"])
+    dp_accountant: str = _f("rdp", _DP["dp_accountant"], dp.ACCOUNTANTS)
 
 
 PRESETS = {
@@ -70,12 +92,20 @@ class CorGAN(GenerativeModel):
 
     def _check_config(self) -> None:
         c = self.config
-        for fname in ("loss", "gd_arch", "critic_input", "binary_output", "output_bias"):
+        for fname in ("loss", "gd_arch", "critic_input", "binary_output", "output_bias", "ae_norm"):
             choices = CorGANConfig.__dataclass_fields__[fname].metadata["choices"]
             if getattr(c, fname) not in choices:
                 raise ConfigError(f"{fname} must be one of {', '.join(choices)}; got {getattr(c, fname)!r}.")
         if c.batch_size < 2 or c.epochs < 0 or c.pretrain_epochs < 0 or c.critic_steps < 1:
             raise ConfigError("batch_size must be at least 2, epochs and pretrain_epochs at least 0, critic_steps at least 1.")
+        dp.check_dp_config(c)
+        if dp.dp_enabled(c) and c.minibatch_averaging:
+            raise ConfigError("Minibatch averaging mixes records, so DP-SGD cannot bound one record's "
+                              "influence; set minibatch_averaging to false when DP is on.")
+
+    @property
+    def private(self) -> bool:
+        return dp.dp_enabled(self.config)
 
     # ---- engine hooks ---------------------------------------------------------------------------
     def setup(self, X, kind, seed, device):
@@ -87,19 +117,26 @@ class CorGAN(GenerativeModel):
         self.scaler_ = Scaler.fit(X, kind)
         k0, self.padded_ = geometry(self.n_codes_)
         torch.manual_seed(seed)
-        self.encoder_ = Encoder(self.padded_, c.latent_dim)
-        self.decoder_ = Decoder(self.n_codes_, k0, c.latent_dim)
+        norm = "group" if self.private else c.ae_norm
+        self.encoder_ = Encoder(self.padded_, c.latent_dim, norm)
+        self.decoder_ = Decoder(self.n_codes_, k0, c.latent_dim, norm)
         self.generator_ = Generator(c.latent_dim)
-        self.critic_ = MLPCritic(self.n_codes_, c.minibatch_averaging)
+        critic_cls = ConvCritic if c.gd_arch == "conv" else MLPCritic
+        self.critic_ = critic_cls(self.n_codes_, c.minibatch_averaging)
         for net in self.nets():
             init_weights(net)
             net.to(self.device_)
         S = self.scaler_.transform(X)
         if c.output_bias == "frequency":
-            p = np.clip(S.mean(axis=0), 1e-4, 1 - 1e-4)
+            if self.private:  # a data-independent prior: the frequencies are not public
+                p = np.full(S.shape[1], 1.0 / S.shape[1] if kind == "binary" else 0.5)
+            else:
+                p = S.mean(axis=0)
+            p = np.clip(p, 1e-4, 1 - 1e-4)
             self.decoder_.bias.data = torch.from_numpy(np.log(p / (1 - p))).float().to(self.device_)
         rng = np.random.default_rng(seed)
-        n_val = int(round(len(S) * c.val_fraction)) if c.pretrain_patience > 0 and len(S) >= 20 else 0
+        use_val = c.pretrain_patience > 0 and len(S) >= 20 and not self.private
+        n_val = int(round(len(S) * c.val_fraction)) if use_val else 0
         perm = rng.permutation(len(S))
         self.data_ = torch.from_numpy(S[perm[n_val:]]).to(self.device_)
         self.val_ = torch.from_numpy(S[perm[:n_val]]).to(self.device_) if n_val else None
@@ -112,6 +149,18 @@ class CorGAN(GenerativeModel):
         self.opt_d_ = torch.optim.Adam(self.critic_.parameters(), lr=c.lr_d, betas=(c.adam_beta1, 0.999), weight_decay=wd)
         self.g_iters_ = 0
         self.best_val_, self.bad_epochs_, self.best_ae_ = float("inf"), 0, None
+        self.budget_ = self.ae_private_ = self.critic_private_ = None
+        if self.private and not getattr(self, "_restoring", False):
+            n, bs = len(self.data_), min(c.batch_size, len(self.data_))
+            self.budget_ = dp.PrivacyBudget(c, n, [(bs, dp.planned_steps(c.pretrain_epochs + c.epochs, n, bs))])
+            self.ae_ = torch.nn.ModuleDict({"encoder": self.encoder_, "decoder": self.decoder_})
+            self.ae_private_ = dp.PrivateUpdate(self.ae_, self.opt_ae_, self.budget_, bs)
+            self.critic_private_ = dp.PrivateUpdate(self.critic_, self.opt_d_, self.budget_, bs)
+        self.meta_["privacy"] = self.privacy_info()
+
+    def privacy_info(self) -> dict:
+        """What the DP guarantee covers and the epsilon spent so far (kept in the checkpoint's meta)."""
+        return dp.NO_DP if self.budget_ is None else self.budget_.info(DP_COVERS)
 
     def nets(self):
         return [self.encoder_, self.decoder_, self.generator_, self.critic_]
@@ -121,6 +170,10 @@ class CorGAN(GenerativeModel):
 
     def _batches(self, n_batches=None):
         n = len(self.data_)
+        if self.budget_ is not None:  # DP: Poisson batches, 1/q per epoch
+            for _ in range(self.budget_.steps_per_epoch(self.critic_private_.batch_size)):
+                yield self.data_[self.critic_private_.rows(self.device_)]
+            return
         bs = min(self.config.batch_size, n)
         perm = torch.randperm(n, device=self.device_)
         count = max(1, n // bs)
@@ -128,25 +181,47 @@ class CorGAN(GenerativeModel):
             j = i % count
             yield self.data_[perm[j * bs:(j + 1) * bs]]
 
-    def _ae_loss(self, x):
-        logits = self.decoder_(self.encoder_(F.pad(x, (0, self.padded_ - self.n_codes_))))
+    def _ae_loss(self, x, encoder=None, decoder=None):
+        encoder, decoder = encoder or self.encoder_, decoder or self.decoder_
+        logits = decoder(encoder(F.pad(x, (0, self.padded_ - self.n_codes_))))
         if self.kind_ == "binary":
             return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
         return F.mse_loss(torch.sigmoid(logits), x, reduction="sum") / len(x)
 
+    def _ae_loss_one(self, params, x):
+        """One record's autoencoder loss, for per-record gradients (DP)."""
+        from torch.func import functional_call
+
+        def enc(h):
+            return functional_call(self.encoder_, _sub(params, "encoder."), (h,))
+
+        def dec(h):
+            return functional_call(self.decoder_, _sub(params, "decoder."), (h,))
+
+        return self._ae_loss(x.unsqueeze(0), enc, dec)
+
     def train_epoch(self, phase, epoch):
-        return self._pretrain_epoch() if phase == "pretrain" else self._gan_epoch()
+        result = self._pretrain_epoch() if phase == "pretrain" else self._gan_epoch()
+        if self.budget_ is not None:
+            result.losses["epsilon"] = self.budget_.epsilon()
+            self.meta_["privacy"] = self.privacy_info()
+        return result
 
     def _pretrain_epoch(self):
         self.encoder_.train(), self.decoder_.train()
         total, count = 0.0, 0
         for x in self._batches():
+            if self.ae_private_ is not None:
+                loss = self.ae_private_.step(self._ae_loss_one, x)
+                if np.isfinite(loss):
+                    total, count = total + loss, count + 1
+                continue
             loss = self._ae_loss(x)
             self.opt_ae_.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_ae_.step()
             total, count = total + loss.item(), count + 1
-        losses = {"ae": total / count}
+        losses = {"ae": total / max(count, 1)}
         if self.val_ is None:
             return EpochResult(losses)
         self.encoder_.eval(), self.decoder_.eval()
@@ -195,6 +270,7 @@ class CorGAN(GenerativeModel):
             g_losses.append(self._generator_step())
             if real is None:
                 break
+        d_losses = [d for d in d_losses if np.isfinite(d)]
         losses = {"critic": float(np.mean(d_losses)) if d_losses else float("nan"),
                   "generator": float(np.mean(g_losses)) if g_losses else float("nan")}
         if gps:
@@ -205,6 +281,8 @@ class CorGAN(GenerativeModel):
         c = self.config
         with torch.no_grad():
             fake = self._fake(len(real))
+        if self.critic_private_ is not None:
+            return self._private_critic_step(real, fake, gps)
         d_loss = self.critic_(fake).mean() - self.critic_(real).mean()
         total = d_loss
         if c.loss == "wgan-gp":
@@ -218,6 +296,29 @@ class CorGAN(GenerativeModel):
             for p in self.critic_.parameters():
                 p.data.clamp_(-c.clip, c.clip)
         return d_loss.item()
+
+    def _private_critic_step(self, real, fake, gps):
+        """DP-SGD critic step: each record's loss pairs it with one fake and one interpolate."""
+        from torch.func import functional_call, grad
+
+        c = self.config
+        alpha = torch.rand(len(real), device=self.device_)
+
+        def critic_one(params, x):
+            return functional_call(self.critic_, params, (x.unsqueeze(0),)).squeeze(0)
+
+        def loss_one(params, r, f, a):
+            loss = critic_one(params, f) - critic_one(params, r)
+            if c.loss == "wgan-gp":
+                g = grad(critic_one, argnums=1)(params, a * r + (1 - a) * f)
+                loss = loss + c.gp_lambda * (g.norm(2) - 1) ** 2
+            return loss
+
+        loss = self.critic_private_.step(loss_one, real, fake, alpha)
+        if c.loss == "wgan-clip":
+            for p in self.critic_.parameters():
+                p.data.clamp_(-c.clip, c.clip)
+        return loss
 
     def _generator_step(self):
         for p in self.critic_.parameters():
@@ -244,7 +345,7 @@ class CorGAN(GenerativeModel):
             "nets": {k: v.state_dict() for k, v in zip(("encoder", "decoder", "generator", "critic"), self.nets())},
             "optims": {k: o.state_dict() for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_))},
             "g_iters": self.g_iters_, "best_val": self.best_val_, "bad_epochs": self.bad_epochs_,
-            "best_ae": self.best_ae_,
+            "best_ae": self.best_ae_, "privacy": self.budget_.state() if self.budget_ is not None else None,
         }
 
     def set_state(self, state):
@@ -257,12 +358,19 @@ class CorGAN(GenerativeModel):
         self.best_val_ = float(state.get("best_val", float("inf")))
         self.bad_epochs_ = int(state.get("bad_epochs", 0))
         self.best_ae_ = state.get("best_ae")
+        if self.budget_ is not None:
+            self.budget_.load(state.get("privacy"))
+            self.meta_["privacy"] = self.privacy_info()
 
     def restore(self, state, device="cpu"):
         """Rebuild networks from a checkpoint's state (for sampling or resuming)."""
         n, kind = int(state["n_codes"]), state["kind"]
         X = np.zeros((2, n), np.float32)
-        self.setup(X, kind, 0, device)
+        self._restoring = True  # no privacy accounting for a model that only samples
+        try:
+            self.setup(X, kind, 0, device)
+        finally:
+            self._restoring = False
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.set_state(state)
 
@@ -275,3 +383,7 @@ class CorGAN(GenerativeModel):
             z = torch.randn(m, self.config.latent_dim, generator=generator).to(self.device_)
             out.append(torch.sigmoid(self.decoder_(self.generator_(z))).cpu().numpy())
         return np.concatenate(out).astype(np.float32)
+
+
+def _sub(params: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}

@@ -38,14 +38,21 @@ def _enc_last_kernel(length: int) -> int:
     return length
 
 
+def norm1d(channels: int, norm: str) -> nn.Module:
+    """BatchNorm as released, or GroupNorm (per record, so DP-SGD can clip per record)."""
+    if norm == "group":
+        return nn.GroupNorm(min(4, channels), channels)
+    return nn.BatchNorm1d(channels)
+
+
 class Encoder(nn.Module):
-    def __init__(self, padded: int, latent: int = 128):
+    def __init__(self, padded: int, latent: int = 128, norm: str = "batch"):
         super().__init__()
         layers: list[nn.Module] = []
         for i, (cin, cout, k, s) in enumerate(ENC):
             layers.append(nn.Conv1d(cin, cout, k, s))
             if i > 0:
-                layers.append(nn.BatchNorm1d(cout))
+                layers.append(norm1d(cout, norm))
             layers.append(nn.LeakyReLU(0.2))
         layers += [nn.Conv1d(64, latent, _enc_last_kernel(padded), 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -58,14 +65,14 @@ class Decoder(nn.Module):
     """Code (N, latent) -> logits (N, n_codes). A per-code output bias (the code's log-odds at
     start, when asked) lets the convolutions model deviations from each code's frequency."""
 
-    def __init__(self, n_codes: int, k0: int, latent: int = 128):
+    def __init__(self, n_codes: int, k0: int, latent: int = 128, norm: str = "batch"):
         super().__init__()
         self.n_codes = n_codes
         layers: list[nn.Module] = [nn.ConvTranspose1d(latent, 64, k0, 1), nn.ReLU()]
         for i, (cin, cout, k, s) in enumerate(DEC_TAIL):
             layers.append(nn.ConvTranspose1d(cin, cout, k, s))
             if i < len(DEC_TAIL) - 1:
-                layers += [nn.BatchNorm1d(cout), nn.ReLU()]
+                layers += [norm1d(cout, norm), nn.ReLU()]
         self.net = nn.Sequential(*layers)
         self.bias = nn.Parameter(torch.zeros(n_codes))
 
@@ -104,12 +111,36 @@ class MLPCritic(nn.Module):
         return self.net(x).squeeze(1)
 
 
+class ConvCritic(nn.Module):
+    """The paper's 1-D convolutional critic over the code axis (ICD-ordered columns make
+    neighbours related): strided Conv1d + LeakyReLU (no BatchNorm, so WGAN-GP and DP-SGD apply),
+    then a linear read-out. Minibatch averaging adds the batch mean as a second input channel."""
+
+    LAYERS = [(16, 5, 2), (32, 5, 2), (64, 5, 3), (64, 5, 3)]  # cout, k, stride (padding k // 2)
+
+    def __init__(self, n_codes: int, minibatch_averaging: bool = False):
+        super().__init__()
+        self.mba = minibatch_averaging
+        layers: list[nn.Module] = []
+        cin, length = (2 if minibatch_averaging else 1), n_codes
+        for cout, k, s in self.LAYERS:
+            layers += [nn.Conv1d(cin, cout, k, s, padding=k // 2), nn.LeakyReLU(0.2)]
+            cin, length = cout, (length + 2 * (k // 2) - k) // s + 1
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * length, 1))
+
+    def forward(self, x):
+        h = x.unsqueeze(1)
+        if self.mba:
+            h = torch.cat([h, x.mean(0, keepdim=True).expand_as(x).unsqueeze(1)], dim=1)
+        return self.net(h).squeeze(1)
+
+
 def init_weights(module: nn.Module) -> None:
     """Released init: conv N(0, 0.02), BatchNorm weight N(1, 0.02), Linear Xavier-uniform, bias 0.01."""
     for m in module.modules():
         if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, nn.BatchNorm1d):
+        elif isinstance(m, (nn.BatchNorm1d, nn.GroupNorm)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear):

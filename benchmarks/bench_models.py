@@ -1,0 +1,276 @@
+"""Benchmark every registered model on Diabetes 130-US at one wall-time budget.
+
+Each model trains (through the shared engine, ``time_budget_s``) on the training rows of a seeded
+80/20 patient split, then draws 10,000 records; they are compared with the HELD-OUT rows:
+
+* per-code frequency R^2 and top-100 co-occurrence R^2 (synthetic as a prediction of real, over
+  the codes' frequencies / over the 4,950 pairwise co-occurrence rates of the 100 most frequent
+  held-out codes; corgan_core.metrics),
+* codes per patient (real held-out mean vs synthetic mean) and the share of all-zero records,
+* the membership attack's AUROC: score = minus the Hamming distance of a real record to its closest
+  synthetic record; members = 10,000 training rows, non-members = 10,000 held-out rows
+  (0.5 = the attacker learns nothing).
+
+Every model runs in its own child process so its peak memory (max RSS) is its own; runs are
+sequential (one process at a time). Usage::
+
+    python benchmarks/bench_models.py                       # every model, 600 s each
+    python benchmarks/bench_models.py --budget 60 --models vae,corgan
+    python benchmarks/bench_models.py --models corgan --set corgan.lr_g=1e-3 --no-write
+
+Model entries are registry names, optionally ``name:preset`` (e.g. ``corgan:released``). The table
+is printed and written to ``benchmarks/results/models.json`` (unless ``--no-write``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data" / "diabetes-130-us" / "dataset_diabetes.zip").resolve()
+RESULTS = ROOT / "benchmarks" / "results" / "models.json"
+DEFAULT_MODELS = "independent,vae,medgan,corgan,corgan:released"
+N_SAMPLES = 10_000
+
+
+# ---- metrics (plain numpy; shared with the tests) -----------------------------------------------
+def r2(a, b) -> float:
+    """Squared Pearson correlation (the medGAN/corGAN scatter's R^2); 0 when either side is constant."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1] ** 2)
+
+
+def frequency_r2(real: np.ndarray, syn: np.ndarray) -> float:
+    return r2((real > 0).mean(0), (syn > 0).mean(0))
+
+
+def cooccurrence_r2(real: np.ndarray, syn: np.ndarray, top: int = 100) -> float:
+    """R^2 of the pairwise co-occurrence rates of the ``top`` most frequent real codes (off-diagonal)."""
+    rb, sb = (real > 0).astype(np.float32), (syn > 0).astype(np.float32)
+    idx = np.argsort(-rb.mean(0), kind="stable")[: min(top, rb.shape[1])]
+    R = rb[:, idx].T @ rb[:, idx] / len(rb)
+    S = sb[:, idx].T @ sb[:, idx] / len(sb)
+    iu = np.triu_indices(len(idx), 1)
+    return r2(R[iu], S[iu])
+
+
+def min_hamming(queries: np.ndarray, refs: np.ndarray, block: int = 2048) -> np.ndarray:
+    """Hamming distance of each binary query row to its closest reference row (|a|+|b|-2ab, blocked)."""
+    q, r = (queries > 0).astype(np.float32), (refs > 0).astype(np.float32)
+    rn = r.sum(1)
+    out = np.empty(len(q), np.float32)
+    for i in range(0, len(q), block):
+        qb = q[i:i + block]
+        d = qb.sum(1)[:, None] + rn[None, :] - 2.0 * (qb @ r.T)
+        out[i:i + block] = d.min(1)
+    return out
+
+
+def membership_auroc(members: np.ndarray, non_members: np.ndarray, syn: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    score = -np.concatenate([min_hamming(members, syn), min_hamming(non_members, syn)])
+    y = np.r_[np.ones(len(members)), np.zeros(len(non_members))]
+    return float(roc_auc_score(y, score))
+
+
+def evaluate(syn: np.ndarray, train: np.ndarray, holdout: np.ndarray, seed: int = 0) -> dict:
+    """The table's columns for one synthetic sample. Uses the project's metrics
+    (:mod:`corgan_core.metrics`: R^2 = coefficient of determination of synthetic vs real) when they
+    are importable, else the plain-numpy versions above (R^2 = squared Pearson correlation)."""
+    rng = np.random.default_rng(seed)
+    members = train[rng.choice(len(train), min(N_SAMPLES, len(train)), replace=False)]
+    non_members = holdout[rng.choice(len(holdout), min(N_SAMPLES, len(holdout)), replace=False)]
+    cpp = (syn > 0).sum(1)
+    out = {
+        "codes_per_patient": float(cpp.mean()),
+        "codes_per_patient_real": float((holdout > 0).sum(1).mean()),
+        "all_zero_rows": float((cpp == 0).mean()),
+        "distinct_rows": int(len(np.unique(syn, axis=0))),
+    }
+    try:
+        from corgan_core.metrics.cooccurrence import cooccurrence
+        from corgan_core.metrics.frequency import dimension_wise_probability
+        from corgan_core.metrics.membership import membership_inference
+    except ImportError:
+        out.update(freq_r2=frequency_r2(holdout, syn), cooc_r2=cooccurrence_r2(holdout, syn),
+                   mi_auroc=membership_auroc(members, non_members, syn), metrics="numpy")
+        return out
+    mi = membership_inference(members, non_members, syn, kind="binary", sizes=[len(syn)],
+                              fractions=(0.1,), seeds=(seed,))
+    out.update(freq_r2=dimension_wise_probability(holdout, syn, kind="binary").r2,
+               cooc_r2=cooccurrence(holdout, syn, kind="binary", top_k=100).r2,
+               mi_auroc=float(mi.auroc[0]), metrics="corgan_core.metrics")
+    return out
+
+
+def load_split(seed: int = 0):
+    from corgan_core.data import load, split
+
+    ds = load(str(DATA), patient_col="patient_nbr", code_cols="diag_1,diag_2,diag_3")
+    sp = split(ds, 0.2, seed=seed)
+    X = ds.dense()
+    return X[sp.train], X[sp.holdout]
+
+
+# ---- one model, in a child process --------------------------------------------------------------
+def parse_value(text: str):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def run_one(entry: str, budget: float, overrides: dict, seed: int, train_rows: int | None,
+            clock: str = "wall") -> dict:
+    import torch
+
+    from corgan_core.models import make_model
+    from corgan_core.training import train
+
+    name, _, preset = entry.partition(":")
+    train_X, hold_X = load_split(seed)
+    if train_rows:
+        train_X = train_X[np.random.default_rng(seed).choice(len(train_X), train_rows, replace=False)]
+    model = make_model(name, overrides, preset or "default")
+    t0, c0 = time.perf_counter(), time.process_time()
+    epochs, last = {}, {}
+    # wall: the engine's own time budget. cpu: stop once this process has used `budget` CPU
+    # seconds (a contention-free proxy: on 2 idle cores a model gets at least that much compute).
+    wall_budget = budget if clock == "wall" else 6 * budget
+    for ev in train(model, train_X, kind="binary", seed=seed, device="cpu", time_budget_s=wall_budget):
+        if ev.type == "epoch_end" and clock == "cpu" and time.process_time() - c0 > budget:
+            epochs[ev.phase] = ev.epoch
+            last = ev.losses
+            break
+        if ev.type == "epoch_end":
+            epochs[ev.phase] = ev.epoch
+            last = ev.losses
+            print(f"[{time.perf_counter() - t0:7.1f}s] {entry} {ev.phase} {ev.epoch} "
+                  + " ".join(f"{k}={v:.4g}" for k, v in ev.losses.items()), file=sys.stderr, flush=True)
+    train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    t1 = time.perf_counter()
+    syn = model.sample(N_SAMPLES, seed=seed)
+    sample_s = time.perf_counter() - t1
+    result = {
+        "model": entry, "overrides": overrides, "clock": clock, "train_s": round(train_s, 1),
+        "train_cpu_s": round(train_cpu_s, 1), "sample_s": round(sample_s, 2),
+        "epochs": epochs, "last_losses": {k: round(float(v), 4) for k, v in last.items()},
+        **evaluate(syn, train_X, hold_X, seed),
+    }
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["threads"] = torch.get_num_threads()
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--budget", type=float, default=600.0, help="training wall-time budget per model, seconds")
+    ap.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated registry names (name:preset)")
+    ap.add_argument("--set", action="append", default=[], metavar="MODEL.KEY=VALUE",
+                    help="config override for one model entry, e.g. corgan.lr_g=1e-3 (repeatable)")
+    ap.add_argument("--epochs-cap", type=int, default=100_000,
+                    help="raise every neural model's epoch cap to this, so the budget ends training")
+    ap.add_argument("--train-rows", type=int, default=0, help="subsample the training rows (probes only)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="budget in wall seconds (default) or in this process's CPU seconds (for shared machines)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="show every epoch's losses (stderr)")
+    ap.add_argument("--_worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args._worker:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        spec = json.loads(args._worker)
+        res = run_one(spec["entry"], args.budget, spec["overrides"], args.seed, args.train_rows or None, args.clock)
+        print("RESULT " + json.dumps(res))
+        return 0
+
+    entries = [m.strip() for m in args.models.split(",") if m.strip()]
+    sets: dict[str, dict] = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        model, _, field = key.partition(".")
+        sets.setdefault(model, {})[field] = parse_value(value)
+    rows = []
+    for entry in entries:
+        over = dict(sets.get(entry, sets.get(entry.split(":")[0], {})))
+        if args.epochs_cap and not entry.startswith("independent"):
+            over.setdefault("epochs", args.epochs_cap)
+        spec = json.dumps({"entry": entry, "overrides": over})
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", spec, "--budget", str(args.budget),
+               "--threads", str(args.threads), "--clock", args.clock, "--seed", str(args.seed), "--train-rows", str(args.train_rows)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None if args.verbose else subprocess.PIPE,
+                              text=True, env=env, cwd=str(ROOT))
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            err = (proc.stderr or "").strip().splitlines()
+            print(f"{entry}: FAILED {err[-1:] if err else ''}", file=sys.stderr)
+            rows.append({"model": entry, "overrides": over, "error": err[-1:] or ["see the log above"]})
+            continue
+        res = json.loads(line[7:])
+        res["wall_s"] = round(time.perf_counter() - t0, 1)
+        rows.append(res)
+        print(format_row(res), flush=True)
+    print()
+    print(table(rows))
+    if not args.no_write:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"budget_s": args.budget, "clock": args.clock, "threads": args.threads, "seed": args.seed, "n_samples": N_SAMPLES,
+               "data": "Diabetes 130-US, 3-digit ICD-9 (diag_1..3), 80/20 patient split (seed 0)",
+               "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
+               "date": time.strftime("%Y-%m-%d"), "results": rows}
+        tmp = out.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        os.replace(tmp, out)
+    return 0
+
+
+def format_row(r: dict) -> str:
+    return (f"{r['model']:<18} train {r['train_s']:>6.0f}s cpu {r['train_cpu_s']:>6.0f}s  rss {r['peak_rss_mb']:>6.0f}MB  "
+            f"freq {r['freq_r2']:.3f}  cooc {r['cooc_r2']:.3f}  cpp {r['codes_per_patient']:.2f}/"
+            f"{r['codes_per_patient_real']:.2f}  zero {r['all_zero_rows']:.3f}  MI {r['mi_auroc']:.3f}  "
+            f"epochs {r['epochs']}  {r['last_losses']}")
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| model | train s (wall / CPU) | peak RSS MB | freq R² | top-100 co-occ R² | codes/patient (real) "
+            "| all-zero rows | MI AUROC |\n|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['model']} | failed: {r['error'][0]} | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['model']} | {r['train_s']:.0f} / {r['train_cpu_s']:.0f} | {r['peak_rss_mb']:.0f} | {r['freq_r2']:.3f} | "
+            f"{r['cooc_r2']:.3f} | {r['codes_per_patient']:.2f} ({r['codes_per_patient_real']:.2f}) | "
+            f"{100 * r['all_zero_rows']:.1f}% | {r['mi_auroc']:.3f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Independent marginals: every code (column) is drawn on its own, so no correlations at all.
+
+Binary data: each code is a Bernoulli draw with the code's training frequency. Count data: each
+column is drawn from its empirical distribution of values (value -> share of rows). Continuous
+data: each column is drawn from its empirical quantile function (up to ``quantiles`` points,
+interpolated), so values stay within the training range. This is the floor every model must beat
+on co-occurrence, and a privacy reference (it keeps no record, only per-column summaries).
+It has no DP option: the per-column summaries are exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from .base import EpochResult, GenerativeModel, Phase, Scaler, as_dense, option
+
+
+@dataclass(frozen=True)
+class IndependentConfig:
+    """Independent-marginals settings; every field is a CLI option."""
+
+    quantiles: int = option(1001, "Continuous data: points of each column's empirical quantile function kept.")
+
+
+class Independent(GenerativeModel):
+    """Per-code Bernoulli / per-column empirical marginals (no correlations)."""
+
+    name = "independent"
+    Config = IndependentConfig
+
+    def setup(self, X, kind, seed, device):
+        if self.config.quantiles < 2:
+            raise ConfigError(f"quantiles must be at least 2; got {self.config.quantiles}.")
+        X = as_dense(X)
+        self.kind_, self.n_codes_ = kind, X.shape[1]
+        self.scaler_ = Scaler.fit(X, kind)
+        self.X_ = X  # only until the one "fit" epoch has summarised it
+        self.stats_: dict = {}
+        self.meta_["privacy"] = {"dp": False, "note": "No DP: exact per-column marginals of the training rows."}
+
+    def phases(self):
+        return [Phase("fit", 1)]
+
+    def train_epoch(self, phase, epoch):
+        S = self.scaler_.transform(self.X_)
+        if self.kind_ == "binary":
+            self.stats_ = {"p": torch.from_numpy(S.mean(0).astype(np.float32))}
+        elif self.kind_ == "count":
+            values, probs = [], []
+            for j in range(S.shape[1]):
+                v, cnt = np.unique(S[:, j], return_counts=True)
+                values.append(torch.from_numpy(v.astype(np.float32)))
+                probs.append(torch.from_numpy((cnt / cnt.sum()).astype(np.float64)))
+            self.stats_ = {"values": values, "probs": probs}
+        else:
+            q = np.linspace(0, 1, min(self.config.quantiles, len(S)))
+            self.stats_ = {"quantiles": torch.from_numpy(np.quantile(S, q, axis=0).astype(np.float32))}
+        del self.X_
+        return EpochResult({"codes": float(self.n_codes_)})
+
+    def get_state(self):
+        return {"kind": self.kind_, "n_codes": self.n_codes_, "scaler": self.scaler_.state(), "stats": self.stats_}
+
+    def set_state(self, state):
+        self.stats_ = state["stats"]
+
+    def restore(self, state, device="cpu"):
+        """Rebuild from a checkpoint's state (for sampling)."""
+        self.kind_, self.n_codes_ = state["kind"], int(state["n_codes"])
+        self.scaler_ = Scaler.from_state(state["scaler"])
+        self.set_state(state)
+
+    def _generate(self, n, generator):
+        if not self.stats_:
+            raise ConfigError("The independent model has not finished fitting; train it for its one epoch first.")
+        if self.kind_ == "binary":
+            return np.broadcast_to(self.stats_["p"].numpy(), (n, self.n_codes_)).astype(np.float32)
+        u = torch.rand(n, self.n_codes_, generator=generator, dtype=torch.float64).numpy()
+        out = np.empty((n, self.n_codes_), np.float32)
+        if self.kind_ == "count":
+            for j in range(self.n_codes_):
+                cdf = np.cumsum(self.stats_["probs"][j].numpy())
+                idx = np.minimum(np.searchsorted(cdf, u[:, j], side="right"), len(cdf) - 1)
+                out[:, j] = self.stats_["values"][j].numpy()[idx]
+            return out
+        Q = self.stats_["quantiles"].numpy()
+        grid = np.linspace(0, 1, len(Q))
+        for j in range(self.n_codes_):
+            out[:, j] = np.interp(u[:, j], grid, Q[:, j])
+        return out
