@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataOptions, Dataset, detect_source, load
+from .data import Dataset, detect_source
 from .errors import CorganError, DataError, RunError
 from .export import synthetic_dataset
 from .runs import Run, list_runs, runs_dir
@@ -86,11 +86,6 @@ def _unzip_if_folder(path: Path) -> Path:
             except DataError:
                 continue
     return out
-
-
-def load_cached(path: str, options: DataOptions) -> Dataset:
-    """``load`` (the dashboard wraps this in its own cache)."""
-    return load(path, options)
 
 
 # ---- devices and settings ------------------------------------------------------------------------

@@ -45,6 +45,38 @@ def top_codes(top: list[dict]) -> go.Figure:
     return _layout(fig, "Most frequent codes", max(320, 28 * len(df) + 90))
 
 
+def value_histogram(ds) -> go.Figure:
+    """Continuous data: the distribution of all values (a sample of at most 200,000)."""
+    X = ds.dense()
+    v = X.ravel()
+    if v.size > 200_000:
+        v = np.random.default_rng(0).choice(v, 200_000, replace=False)
+    fig = go.Figure(go.Histogram(x=v, nbinsx=60, marker_color=COLORS[0]))
+    fig.update_xaxes(title="value")
+    fig.update_yaxes(title="cells")
+    return _layout(fig, "Distribution of the values", 320)
+
+
+def column_profile(ds) -> go.Figure:
+    """Continuous data: each column's mean with a band of one standard deviation."""
+    X = ds.dense()
+    m, sd = X.mean(0), X.std(0)
+    x = list(ds.codes)
+    fig = go.Figure([
+        go.Scatter(x=x + x[::-1], y=np.r_[m + sd, (m - sd)[::-1]], fill="toself", fillcolor="rgba(31,119,180,0.2)",
+                   line=dict(width=0), name="± 1 standard deviation", hoverinfo="skip"),
+        go.Scatter(x=x, y=m, mode="lines", line=dict(color=COLORS[0]), name="mean")])
+    fig.update_xaxes(title="column", type="category", nticks=12)
+    return _layout(fig, "Each column's mean and spread", 320)
+
+
+def data_figures(ds, info: dict) -> tuple[go.Figure, go.Figure]:
+    """The two overview charts of the Data page, by the data's kind."""
+    if ds.kind == "continuous":
+        return value_histogram(ds), column_profile(ds)
+    return codes_per_patient(ds.codes_per_patient()), top_codes(info["top_codes"])
+
+
 # ---- training ------------------------------------------------------------------------------------
 def losses(df: pd.DataFrame) -> go.Figure:
     """Loss curves, one panel per training phase (epsilon, when present, gets its own panel)."""

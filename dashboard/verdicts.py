@@ -79,3 +79,15 @@ def baseline_hint(fidelity: dict) -> str | None:
                 f"hardly depend on each other, or the model has not learned how they go together yet (a quick demo "
                 f"trains only a few epochs).")
     return None
+
+
+def summary(section: dict) -> str:
+    """One markdown line: which judged measures are within their limits and which are not."""
+    good = [m.get("label") or n for n, m in section.items() if m.get("verdict") == "pass"]
+    bad = [m.get("label") or n for n, m in section.items() if m.get("verdict") == "fail"]
+    parts = []
+    if good:
+        parts.append(":green-badge[:material/check: within limit] " + "; ".join(good))
+    if bad:
+        parts.append(":red-badge[:material/priority_high: above limit] " + "; ".join(bad))
+    return "  \n".join(parts)

@@ -47,15 +47,16 @@ with widgets.guarded("Loading the data"):
     ds = state.current_dataset()
     info = ds.summary(top=15)
     st.subheader(f"In use: {state.data_choice()['label']}")
+    noun = "Columns" if ds.kind == "continuous" else "Codes"
     c = st.columns(4)
     c[0].metric("Patients", f"{info['patients']:,}")
-    c[1].metric("Codes", f"{info['codes']:,}")
+    c[1].metric(noun, f"{info['codes']:,}", help=f"Kind: {ds.kind}" + (f"; label {info['label']} kept out" if info["label"] else ""))
     c[2].metric("Density", f"{info['density']:.1%}", help="Share of the matrix cells that are not zero.")
-    c[3].metric("Codes per patient", f"{info['codes_per_patient']['mean']:.1f}",
+    c[3].metric("Codes per patient" if noun == "Codes" else "Non-zero columns per patient", f"{info['codes_per_patient']['mean']:.1f}",
                 help=f"median {info['codes_per_patient']['median']:g}, range {info['codes_per_patient']['min']}-{info['codes_per_patient']['max']}")
     left, right = st.columns(2)
-    left.plotly_chart(charts.codes_per_patient(ds.codes_per_patient()), width="stretch")
-    right.plotly_chart(charts.top_codes(info["top_codes"]), width="stretch")
+    for col, fig in zip((left, right), charts.data_figures(ds, info)):
+        col.plotly_chart(fig, width="stretch")
 
     st.subheader("Training and held-out patients")
     defaults = TrainSettings()

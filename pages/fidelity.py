@@ -21,13 +21,15 @@ if run is not None:
             if m and m["value"] is not None:
                 col.metric(label, f"{m['value']:.3f}", help=m["label"] + (f"; independent baseline {m['baseline']:.3f}"
                                                                           if m.get("baseline") is not None else ""))
+        st.markdown(verdicts.summary({**fid, **uti}))
         if "frequency_r2" in fid:
             left, right = st.columns([3, 2])
             train = left.toggle("Also show training patients", help="Training patients are what the model saw; "
                                 "held-out patients show whether it generalises.")
             left.plotly_chart(eval_charts.frequency(rep, titles, train), width="stretch")
             right.markdown("**Codes the synthetic patients get most wrong**")
-            right.dataframe(eval_charts.furthest(rep, titles), hide_index=True, width="stretch")
+            right.dataframe(eval_charts.furthest(rep, titles), hide_index=True, width="stretch", column_config={
+                "code": st.column_config.TextColumn(width="small"), "title": st.column_config.TextColumn(width="medium")})
         hint = verdicts.baseline_hint(fid)
         if hint:
             st.info(hint, icon=":material/lightbulb:")

@@ -156,3 +156,20 @@ def test_bad_path_shows_an_error_box_not_a_traceback(app, page):
     no_exception(page)
     assert page.locator('[data-testid="stMetricValue"]:has-text("2,694")').count() == 1  # still usable
     shot(page, "09-data-bad-path")
+
+
+def test_a_restarted_server_shows_the_finished_run(app, page):
+    """Runs live on disk: a fresh server process on the same runs folder shows the run and its curves."""
+    _, runs = app
+    if not any((p / "model.pt").exists() for p in runs.iterdir() if p.is_dir()):
+        pytest.skip("no finished run from the end-to-end test")
+    with serve(runs, runs.parent / "streamlit-restarted.log") as url:
+        page.goto(url + "/train")
+        page.wait_for_selector('[data-testid="stProgress"]:has-text("Finished")', timeout=120_000)
+        wait_idle(page)
+        assert page.locator(CHART).count() >= 2
+        no_exception(page)
+        shot(page, "10-train-after-restart")
+        go(page, "Fidelity", 120)  # the cached evaluation makes this quick
+        assert page.locator(CHART).count() >= 3
+        shot(page, "11-fidelity-after-restart")

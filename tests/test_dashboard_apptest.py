@@ -133,6 +133,19 @@ def test_data_server_path_mimic_with_titles_and_split():
     assert int({m.label: m.value for m in at.metric}["Codes"].replace(",", "")) > 275
 
 
+def test_data_continuous_table_shows_column_profiles():
+    eeg = require_data("epileptic-seizure")
+    at = open_app()
+    at.radio[0].set_value("A file or folder on this server").run()
+    one(at.text_input, "Path").set_value(str(eeg / "epileptic_seizure_recognition_rebuilt.csv.gz")).run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert not errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Patients"] == "11,500" and metrics["Columns"] == "178"
+    assert plotly_count(at) == 2
+
+
 def test_data_upload_csv_and_a_bad_upload():
     at = open_app()
     at.radio[0].set_value("Upload a file").run()
