@@ -127,8 +127,11 @@ def membership(report: dict) -> go.Figure | None:
         "Recall: share of training patients the attacker finds"])
     for i, (r, part) in enumerate(rows.groupby("fraction")):
         color = COLORS[i % len(COLORS)]
+        calls = part["calls_mean"] if "calls_mean" in part else None
         fig.add_trace(go.Scatter(x=part["threshold"], y=part["precision_mean"], mode="lines+markers",
-                                 name=f"attacker knows r = {r:.0%}", line=dict(color=color), legendgroup=str(r)),
+                                 name=f"attacker knows r = {r:.0%}", line=dict(color=color), legendgroup=str(r),
+                                 customdata=calls, hovertemplate="precision %{y:.2f} (from %{customdata:.1f} "
+                                 "patients named, on average)<extra></extra>" if calls is not None else None),
                       row=1, col=1)
         fig.add_trace(go.Scatter(x=part["threshold"], y=part["recall_mean"], mode="lines+markers",
                                  name=f"r = {r:.0%}", line=dict(color=color), legendgroup=str(r), showlegend=False),

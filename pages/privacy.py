@@ -32,7 +32,8 @@ if run is not None:
             st.plotly_chart(fig, width="stretch")
             st.caption("The attacker holds a share r of the real records and calls a record a training member when a "
                        "synthetic patient lies within the distance threshold. Lines near the dashed chance level mean "
-                       "the attack fails.")
+                       "the attack fails; at small thresholds the attacker names very few patients (hover a point), "
+                       "so precision there is noisy.")
         left, right = st.columns(2)
         for col, fig in ((left, eval_charts.dcr(rep)), (right, eval_charts.attribute(rep))):
             if fig is not None:
