@@ -56,12 +56,11 @@ def dataclass_form(cls, start: dict | None = None, *, key: str, exclude: tuple[s
 
 
 def data_choices() -> dict:
-    """Choices of the DataOptions fields that take one of a few words."""
-    from corgan_core.data import LOADERS
-    from corgan_core.data.dataset import KINDS
+    """Choices of the DataOptions fields that take one of a few words (from the dataclass)."""
+    from corgan_core.data import DataOptions
+    from corgan_core.options import fields_of
 
-    return {"kind": KINDS, "grouping": ("3digit", "none"), "icd_version": ("both", "9", "10"),
-            "source": ("auto", *LOADERS)}
+    return {f["name"]: tuple(f["choices"]) for f in fields_of(DataOptions) if f["choices"]}
 
 
 def missing(sentence: str):

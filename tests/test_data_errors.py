@@ -319,3 +319,20 @@ def test_no_path(path):
         load(path)
     assert_one_sentence(str(info.value))
     assert "No data path" in str(info.value)
+
+
+def test_a_non_numpy_file_named_npz_is_called_corrupt_not_a_pickle(tmp_path):
+    bad = tmp_path / "upload.npz"
+    bad.write_bytes(b"hello, this is not numpy at all")
+    with pytest.raises(DataError) as err:
+        load(bad)
+    msg = str(err.value)
+    assert "upload.npz" in msg and "not a NumPy" in msg and "pickle" not in msg
+    assert_one_sentence(msg)
+
+
+def test_every_loader_is_a_declared_source_choice():
+    from corgan_core.data import LOADERS
+    from corgan_core.data.options import SOURCES
+
+    assert set(SOURCES) == {"auto", *LOADERS}

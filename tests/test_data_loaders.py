@@ -51,7 +51,7 @@ def test_grouped_titles_prefer_exact_code_then_first_member():
     full = {"4019": "Unspecified hypertension", "4010": "Malignant hypertension",
             "486": "Pneumonia", "4860": "not a real code"}
     t = grouped_titles(full, ["401", "486"], "9", "3digit")
-    assert t == {"401": "Malignant hypertension", "486": "Pneumonia"}
+    assert t == {"401": "Malignant hypertension and 1 related 401.x codes", "486": "Pneumonia"}
 
 
 # ---- MIMIC-III demo -------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def test_mimic3_binary(mimic3):
     assert ds.codes[0] == "008" and ds.codes[-1].startswith("E")
     assert set(ds.titles) == set(ds.codes)
     assert ds.titles["486"] == "Pneumonia, organism unspecified"  # exact 3-digit code
-    assert ds.titles["038"] == "Streptococcal septicemia"  # first full code of the group
+    assert ds.titles["038"] == "Streptococcal septicemia and 14 related 038.x codes"  # named as a group
     assert ds.patient_ids == sorted(ds.patient_ids, key=int)
 
 
@@ -292,7 +292,7 @@ def test_mimic4_mixed_versions(tmp_path):
     ds = load(root)
     assert ds.codes == ["ICD9:401", "ICD9:V57", "ICD9:E888", "ICD10:E11", "ICD10:I10", "ICD10:I11"]
     assert ds.patient_ids == ["1", "2", "3"]
-    assert ds.titles["ICD10:I10"] == "Hypertension" and ds.titles["ICD9:401"] == "Essential hypertension"
+    assert ds.titles["ICD10:I10"] == "Hypertension" and ds.titles["ICD9:401"] == "Essential hypertension (401.x)"
     c = load(root, kind="count")
     assert c.X[0, 0] == 2  # two admissions of patient 1 with 401
     nine = load(root, icd_version="9")
@@ -331,4 +331,5 @@ def test_mimic3_upper_case_columns_gz_and_titles(tmp_path):
     ds = load(tmp_path, kind="count")
     assert ds.codes == ["401", "486", "V57", "E888"] and ds.patient_ids == ["5", "9"]
     assert ds.X.toarray().tolist() == [[2, 0, 0, 1], [0, 1, 1, 0]]
-    assert ds.titles == {"401": "Benign hypertension", "486": "Pneumonia", "E888": "Unspecified fall"}
+    assert ds.titles == {"401": "Benign hypertension and 1 related 401.x codes", "486": "Pneumonia",
+                         "E888": "Unspecified fall (E888.x)"}

@@ -133,20 +133,30 @@ def grouped_titles(titles: dict[str, str], codes: list[str], version: str,
                    grouping: str, prefix: bool = False) -> dict[str, str]:
     """Titles for grouped ``codes`` from a full-code title table.
 
-    A group takes the title of its exact code when the table has it (``'401'``), otherwise the
-    title of the first full code of the group in ICD order.
+    A group takes the title of its exact code when the table has it (``'401'``). Otherwise it is
+    named after its first full code in ICD order and says it is a group, e.g. "Paroxysmal
+    supraventricular tachycardia and 8 related 427.x codes", so a reader never mistakes a
+    three-digit group for one of its members.
     """
     wanted = set(codes)
-    out: dict[str, str] = {}
+    exact_titles: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
     tag = f"ICD{version}:" if prefix else ""
     full = sorted(titles, key=lambda c: icd_sort_key(c, version))
     for c in full:
         g = tag + group_code(c, version, grouping)
         if g not in wanted:
             continue
-        exact = tag + group_code(c, version, "none")
-        if exact == g:
-            out[g] = titles[c]  # the exact code wins over any earlier member
+        if tag + group_code(c, version, "none") == g:
+            exact_titles[g] = titles[c]
         else:
-            out.setdefault(g, titles[c])
+            members.setdefault(g, []).append(c)
+    out: dict[str, str] = {}
+    for g in wanted:
+        if g in exact_titles:
+            out[g] = exact_titles[g]
+        elif g in members:
+            first, others = members[g][0], len(members[g]) - 1
+            bare = g[len(tag):]
+            out[g] = titles[first] + (f" and {others} related {bare}.x codes" if others else f" ({bare}.x)")
     return out

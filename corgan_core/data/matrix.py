@@ -140,6 +140,12 @@ def _np_load(path):
     file = str(path)
     if not Path(path).is_file():
         raise fail(f"File not found: {file}")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if not (magic.startswith(b"PK") or magic.startswith(b"\x93NUMPY")):
+        if magic[:1] == b"\x80":  # a pickle's protocol opcode
+            raise refuse_objects(path)
+        raise fail(f"{file} is not a NumPy .npy or .npz file (its content is neither); it may be corrupt or mis-named")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as e:
