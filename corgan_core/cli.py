@@ -92,6 +92,8 @@ class Progress:
 def _cmd_data(args) -> int:
     ds = load(args.path, DataOptions(**picked(args, DataOptions)))
     if args.data_command == "convert":
+        if not str(args.output).lower().endswith(".npz"):
+            raise CorganError(f"Cannot write {args.output}: convert writes a .npz file, so give the output a .npz name.")
         path = ds.save_npz(args.output)
         print(f"wrote {path} ({ds.n_patients} patients x {ds.n_codes} codes, {ds.kind})")
         return 0
@@ -127,9 +129,8 @@ def _cmd_sample(args) -> int:
     from .export import write_samples
 
     run = Run.open(args.run_dir)
-    model = run.load_model()
-    X = model.sample(args.n, seed=args.seed)
-    meta = model.meta_
+    X = run.sample(args.n, seed=args.seed)
+    meta = run.load_model().meta_
     path = write_samples(X, meta["codes"], meta.get("kind", "binary"), args.output, meta.get("titles"))
     print(f"wrote {args.n} synthetic patients x {X.shape[1]} codes to {path}")
     return 0
@@ -139,7 +140,11 @@ def _cmd_runs(args) -> int:
     if args.runs_command == "list":
         rows = []
         for r in list_runs():
-            cfg, st = r.config(), r.status()
+            try:
+                cfg, st = r.config(), r.status()
+            except CorganError as exc:
+                print(f"warning: {exc}", file=sys.stderr)
+                continue
             rows.append({"id": r.id, "status": st["status"], "model": cfg["model"], "data": cfg["data"]["path"],
                          "seed": cfg["settings"]["seed"], "phase": st.get("phase"), "epoch": st.get("epoch")})
         if args.json:
@@ -184,6 +189,10 @@ def main(argv=None) -> int:
         return handler(args)
     except CorganError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output path that is a folder, or a full disk
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot read or write{where}: {exc.strerror or exc}.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -56,14 +56,20 @@ def _from_run(args) -> tuple[tuple, dict]:
     run = Run.open(args.run_dir)
     ds = run.dataset()
     sp = run.split()
-    model = run.load_model()
+    holdout = run.holdout_rows(ds)
+    label = run.label_name(ds)
+    if args.label_col and args.label_col != label:
+        raise CorganError(f"Run {run.id} did not learn a label column named {args.label_col!r}"
+                          f" ({'its label is ' + repr(label) if label else 'its data has no label'}).")
     n = args.n if args.n is not None else len(sp.train)
     if n < 1:
         raise CorganError(f"The number of synthetic rows must be at least 1; got {n}.")
-    X_syn = model.sample(n, seed=args.seed)
+    X_syn = run.sample(n, seed=args.seed, ds=ds)
     epsilon = args.epsilon if args.epsilon is not None else run.epsilon()
     kw = dict(kind=ds.kind, codes=ds.codes, titles=ds.titles, epsilon=epsilon)
-    return (ds.take(sp.train), ds.take(sp.holdout), X_syn), {**kw, "source": {"run": str(run.dir), "n": n}}
+    if label is not None:
+        kw["label"] = label
+    return (ds.take(sp.train), holdout, X_syn), {**kw, "source": {"run": str(run.dir), "n": n}}
 
 
 def _from_files(args) -> tuple[tuple, dict]:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .atomic import atomic_path
 from .data.dataset import Dataset
 from .errors import CorganError
 
@@ -33,15 +34,12 @@ def write_samples(X: np.ndarray, codes: list[str], kind: str, path: str | Path,
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise CorganError(f"Cannot write {path.name}: use a .npz, .csv or .parquet file name.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{suffix}")
     if suffix == ".npz":
-        synthetic_dataset(X, codes, kind, titles).save_npz(path)
-        return path
+        return synthetic_dataset(X, codes, kind, titles).save_npz(path)
     df = to_frame(X, codes, kind)
-    if suffix == ".csv":
-        df.to_csv(tmp, index=False)
-    else:
-        df.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
     return path

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .errors import DataError
 from .metrics._common import plain
 
@@ -161,7 +162,7 @@ class Report:
         """The report as JSON text; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text)
+            write_text_atomic(path, text)
         return text
 
     @classmethod
@@ -208,7 +209,7 @@ class Report:
                 "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.pass{color:#1a7f37}.fail{color:#c00}"
                 "</style></head><body>" + "".join(parts) + "</body></html>")
         if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
+            write_text_atomic(path, page)
         return page
 
 

@@ -5,9 +5,11 @@
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Callable
 
@@ -17,7 +19,8 @@ import torch
 from .errors import CorganError
 from .models import make_model
 from .monitor import checkpoint_quality, degenerate
-from .runs import Run
+from .errors import RunError
+from .runs import Run, process_start_time
 from .training import Event, train
 
 QUALITY_SAMPLES = 2000
@@ -56,11 +59,39 @@ def _forget_after(con, model, progress: dict) -> None:
     con.commit()
 
 
+class StopRequested(BaseException):
+    """Raised in the training process by SIGTERM (``corgan runs stop``, the dashboard's Stop)."""
+
+
+def _on_sigterm(signum, frame):
+    raise StopRequested()
+
+
+def _lock(run: Run):
+    """An exclusive lock on the run folder: two processes never train one run at once."""
+    fh = open(run.dir / "run.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise RunError(f"Run {run.id} is already being trained by another process.") from None
+    return fh
+
+
 def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
-    """Train the run in this process (resuming from its checkpoint if there is one)."""
+    """Train the run in this process (resuming from its checkpoint if there is one).
+
+    SIGTERM stops it cleanly (status ``stopped``; the last checkpoint stays for a resume).
+    """
     cfg = run.config()
     settings = run.settings()
-    run.set_status("running", pid=os.getpid(), error=None, started=time.time())
+    lock = _lock(run)
+    for stale in run.dir.glob(".*.tmp"):  # temp files of a process killed mid-write
+        stale.unlink(missing_ok=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    run.set_status("running", pid=os.getpid(), pid_start=process_start_time(os.getpid()), error=None,
+                   started=time.time())
     con = run.metrics_db()
     try:
         ds = run.dataset()
@@ -96,6 +127,9 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
                 on_event(e)
         run.set_status("finished", finished=time.time())
         return run.status()
+    except (StopRequested, KeyboardInterrupt):
+        run.set_status("stopped")
+        return run.status()
     except CorganError as exc:
         run.set_status("failed", error=str(exc))
         raise
@@ -104,19 +138,13 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
         raise
     finally:
         con.close()
+        lock.close()
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    run = Run.open(argv[0])
-
-    def on_term(signum, frame):
-        run.set_status("stopped")
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
     try:
-        execute(run)
+        execute(Run.open(argv[0]))
     except CorganError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,14 +17,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .data import DataOptions, Dataset, Split, load, split
 from .errors import RunError
 from .models import from_checkpoint, make_model
+from .models.base import resolve_device
 
 STATUSES = ("queued", "running", "finished", "failed", "stopped", "died")
 
@@ -35,9 +38,7 @@ def runs_dir() -> Path:
 
 
 def write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, default=str))
 
 
 def _versions() -> dict:
@@ -56,6 +57,7 @@ class TrainSettings:
     device: str = "auto"
     holdout: float = 0.2
     time_budget_s: float = 0.0  # 0 = no wall-time limit
+    label_in_model: bool = True  # a labelled table's label is learned as its last column (for TSTR)
 
 
 class Run:
@@ -86,6 +88,9 @@ class Run:
         if hasattr(mdl, "_check_config"):
             mdl._check_config()
         sp = split(ds, settings.holdout, settings.seed)
+        resolve_device(settings.device)  # an unusable device is refused before the run folder exists
+        if str(data_path).strip().lower() != "demo":
+            data_path = str(Path(data_path).resolve())  # the run must find its data from any folder
         if run_dir is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             run_dir = runs_dir() / f"{stamp}-{model}-{uuid.uuid4().hex[:6]}"
@@ -99,6 +104,7 @@ class Run:
             "run_id": run.id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": model, "preset": preset, "model_config": asdict(mdl.config),
             "data": {"path": str(data_path), "options": asdict(data_options), "sha256": ds.sha256(),
+                     "label": ds.label_name if ds.labels is not None else None,
                      "patients": ds.n_patients, "codes": ds.n_codes, "kind": ds.kind,
                      "source": ds.source},
             "settings": asdict(settings), "split": {"seed": sp.seed, "holdout": sp.holdout_fraction,
@@ -111,7 +117,10 @@ class Run:
 
     # ---- reading -------------------------------------------------------------------------------
     def config(self) -> dict:
-        return json.loads((self.dir / "config.json").read_text())
+        try:
+            return json.loads((self.dir / "config.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"The run folder {self.dir} has an unreadable config.json ({exc}).") from None
 
     def settings(self) -> TrainSettings:
         return TrainSettings(**self.config()["settings"])
@@ -120,12 +129,38 @@ class Run:
         return Split.from_dict(json.loads((self.dir / "split.json").read_text()))
 
     def dataset(self) -> Dataset:
-        """Reload the run's data and check it is the same data the run was made from."""
+        """The run's data as the model sees it (label folded in as the last column where the run
+        learns it), after checking it is the same data the run was made from."""
         cfg = self.config()["data"]
         ds = load(cfg["path"], DataOptions(**cfg["options"]))
         if ds.sha256() != cfg["sha256"]:
             raise RunError(f"The data at {cfg['path']} has changed since run {self.id} was made (SHA-256 differs).")
-        return ds
+        return ds.with_label_column() if self.settings().label_in_model else ds
+
+    def label_name(self, ds: Dataset | None = None) -> str | None:
+        """The label column the model learns (the last code), or None."""
+        ds = ds if ds is not None else self.dataset()
+        return ds.label_name if ds.label_name and ds.codes[-1] == ds.label_name else None
+
+    def holdout_rows(self, ds: Dataset) -> Dataset:
+        """The held-out patients; evaluation cannot go on without them."""
+        sp = self.split()
+        if len(sp.holdout) == 0:
+            raise RunError(f"Run {self.id} has no held-out patients, and evaluation needs them; train with a holdout above 0.")
+        return ds.take(sp.holdout)
+
+    def sample(self, n: int, seed: int = 0, ds: Dataset | None = None):
+        """``n`` synthetic rows from the run's model; a learned label is snapped to the real labels' values."""
+        import numpy as np
+
+        X = self.load_model().sample(n, seed=seed)
+        label = self.label_name(ds)
+        if label is not None:
+            ds = ds if ds is not None else self.dataset()
+            values = np.unique(np.asarray(ds.labels, dtype=np.float32))
+            col = X[:, -1]
+            X[:, -1] = values[np.abs(col[:, None] - values[None, :]).argmin(1)]
+        return X
 
     def status(self) -> dict:
         """Status dict; a ``running``/``queued`` run whose process is gone reads as ``died``."""
@@ -133,7 +168,7 @@ class Run:
             st = json.loads((self.dir / "status.json").read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return {"status": "died", "error": "The run's status file is missing."}
-        if st.get("status") in ("running", "queued") and st.get("pid") and not _alive(st["pid"], self.dir):
+        if st.get("status") in ("running", "queued") and st.get("pid") and not _alive(st["pid"], st.get("pid_start")):
             st["status"] = "died"
         return st
 
@@ -164,7 +199,8 @@ class Run:
             raise RunError(f"Unknown metrics table {table!r}.")
         if not (self.dir / "metrics.sqlite").exists():
             return pd.DataFrame()
-        with closing(sqlite3.connect(f"file:{self.dir / 'metrics.sqlite'}?mode=ro", uri=True, timeout=10)) as con:
+        uri = "file:" + urllib.parse.quote(str((self.dir / "metrics.sqlite").resolve())) + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as con:
             return pd.read_sql_query(f"SELECT * FROM {table}", con)
 
     def checkpoint_path(self) -> Path:
@@ -195,9 +231,10 @@ class Run:
     # ---- process control -----------------------------------------------------------------------
     def start(self) -> int:
         """Start the run in its own process (own session: it survives the caller); returns the pid."""
-        st = self.status()["status"]
-        if st == "running":
-            raise RunError(f"Run {self.id} is already running.")
+        status = self.status()
+        st = status["status"]
+        if st == "running" or (st == "queued" and status.get("pid")):  # a live process has it
+            raise RunError(f"Run {self.id} is already {st}.")
         if st == "finished":
             raise RunError(f"Run {self.id} has already finished.")
         self.set_status("queued", error=None)
@@ -208,7 +245,7 @@ class Run:
             start_new_session=True, cwd=os.getcwd(),
         )
         log.close()
-        self.set_status("queued", pid=proc.pid)
+        self.set_status("queued", pid=proc.pid, pid_start=process_start_time(proc.pid))
         return proc.pid
 
     resume = start
@@ -219,9 +256,15 @@ class Run:
         if st["status"] not in ("running", "queued"):
             raise RunError(f"Run {self.id} is not running (status: {st['status']}).")
         self.set_status("stopped")
-        try:
-            os.killpg(int(st["pid"]), signal.SIGTERM)
-        except (ProcessLookupError, PermissionError, TypeError, KeyError):
+        pid = int(st.get("pid") or 0)
+        if pid <= 0:
+            return
+        try:  # a background run leads its own process group; a foreground one (corgan train) does not
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGTERM)
+            else:
+                os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
             pass
 
     def wait(self, timeout: float = 600, poll: float = 0.5) -> dict:
@@ -240,21 +283,27 @@ class Run:
         shutil.rmtree(self.dir)
 
 
-def _alive(pid: int, run_dir: Path) -> bool:
-    """Is ``pid`` a live (non-zombie) process of this run?"""
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (tells a reused pid from the run's own process)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, started: str | None = None) -> bool:
+    """Is ``pid`` a live (non-zombie) process, and the same one that was recorded?"""
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError):
         return False
     except PermissionError:
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        try:
-            return stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
-        except OSError:
-            return False
-    return True
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return True  # no /proc (macOS): the signal check above is all there is
+    return fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def list_runs(root: str | Path | None = None) -> list[Run]:

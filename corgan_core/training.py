@@ -7,7 +7,6 @@ continues exactly as if it had never stopped.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from .atomic import atomic_path
 from .models.base import GenerativeModel, as_dense
 
 
@@ -38,15 +38,9 @@ class Event:
 
 def atomic_torch_save(obj, path: str | Path) -> Path:
     """torch.save to a temp file in the same folder, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
 
 
 def epoch_seed(seed: int, phase_index: int, epoch: int) -> int:
@@ -71,6 +65,7 @@ def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, dev
         if resume is not None:
             model.set_state(resume["state"])
             progress = dict(resume.get("progress") or progress)
+            start -= float(progress.get("elapsed_s", 0.0))  # a time budget spans the resumes
         phases = model.phases()
         for pi in range(int(progress["phase_index"]), len(phases)):
             phase = phases[pi]
@@ -87,6 +82,7 @@ def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, dev
                 over_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
                 done_phase = result.stop or epoch + 1 == phase.max_epochs
                 nxt = {"phase_index": pi + 1, "epoch": 0} if done_phase else {"phase_index": pi, "epoch": epoch + 1}
+                nxt["elapsed_s"] = time.perf_counter() - start
                 due = done_phase or over_time or time.perf_counter() - last_ckpt >= checkpoint_interval_s
                 if checkpoint_path is not None and due:
                     last_ckpt = time.perf_counter()

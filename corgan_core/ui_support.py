@@ -221,24 +221,27 @@ def synthetic(run: Run, n: int | None = None, seed: int = 0) -> Dataset:
     n = int(n or cfg.get("split", {}).get("train") or cfg["data"]["patients"])
     if n < 1:
         raise CorganError(f"The number of synthetic patients must be at least 1; got {n}.")
-    src = run.model_path() if run.model_path().exists() else run.checkpoint_path()
-    stamp = int(src.stat().st_mtime_ns)
-    path = run.dir / "samples" / f"{src.stem}-{stamp}-n{n}-seed{int(seed)}.npz"
+    path = _sample_path(run, n, seed)
     if path.exists():
         from .data.matrix import load_npz
 
         return load_npz(path)
-    model = run.load_model()
-    X = model.sample(n, seed=int(seed))
-    meta = getattr(model, "meta_", {}) or {}
+    X = run.sample(n, seed=int(seed))
+    meta = getattr(run.load_model(), "meta_", {}) or {}
     codes = list(meta.get("codes") or [f"code_{j}" for j in range(X.shape[1])])
     ds = synthetic_dataset(X, codes, meta.get("kind") or cfg["data"].get("kind", "binary"),
                            meta.get("titles") or {}, source=f"synthetic from run {run.id}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    for old in path.parent.glob(f"{src.stem}-*-n{n}-seed{int(seed)}.npz"):
+    for old in path.parent.glob(f"*-n{n}-seed{int(seed)}.npz"):  # samples of an older model
         old.unlink(missing_ok=True)
     ds.save_npz(path)
     return ds
+
+
+def _sample_path(run: Run, n: int, seed: int) -> Path:
+    """Cache file of ``n`` samples: keyed by the model file (final model, else checkpoint) and its time."""
+    src = run.model_path() if run.model_path().exists() else run.checkpoint_path()
+    return run.dir / "samples" / f"{src.stem}-{int(src.stat().st_mtime_ns)}-n{int(n)}-seed{int(seed)}.npz"
 
 
 def compare_table(runs: list[Run]):
@@ -272,7 +275,7 @@ def sample_file(run: Run, fmt: str, n: int | None = None, seed: int = 0) -> Path
     if fmt not in ("csv", "parquet", "npz"):
         raise CorganError(f"Cannot export as {fmt!r}: choose csv, parquet or npz.")
     ds = synthetic(run, n, seed)
-    src = next(iter(sorted((run.dir / "samples").glob(f"*-n{ds.n_patients}-seed{int(seed)}.npz"))))
+    src = _sample_path(run, ds.n_patients, seed)
     if fmt == "npz":
         return src
     out = src.with_suffix(f".{fmt}")
@@ -303,16 +306,17 @@ def evaluation(run: Run, n: int | None = None, seed: int = 0, progress=None):
     if path.exists():
         return Report.from_json(path)
     ds, sp = run.dataset(), run.split()
+    holdout = run.holdout_rows(ds)
     syn = synthetic(run, n, seed)
-    rep = evaluate(ds.take(sp.train), ds.take(sp.holdout), syn, kind=ds.kind, codes=ds.codes,
-                   titles=ds.titles, seed=int(seed), epsilon=run.epsilon(), progress=progress)
+    label = run.label_name(ds)
+    rep = evaluate(ds.take(sp.train), holdout, syn, kind=ds.kind, codes=ds.codes,
+                   titles=ds.titles, seed=int(seed), epsilon=run.epsilon(), progress=progress,
+                   **({"label": label} if label else {}))
     rep.meta["source"] = {"run": run.id, "n": syn.n_patients}
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in path.parent.glob(f"report-*-n{syn.n_patients}-seed{int(seed)}.json"):
         old.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    rep.to_json(tmp)
-    tmp.replace(path)
+    rep.to_json(path)
     return rep
 
 

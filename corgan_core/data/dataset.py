@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..atomic import atomic_path
 from ..errors import DataError
 
 KINDS = ("binary", "count", "continuous")
@@ -112,6 +113,30 @@ class Dataset:
             label_name=self.label_name, source=self.source,
         )
 
+    def label_foldable(self) -> bool:
+        """Can the label become the matrix's last column without breaking the data's kind?"""
+        if self.labels is None or not np.issubdtype(np.asarray(self.labels).dtype, np.number):
+            return False
+        y = np.asarray(self.labels, dtype=np.float64)
+        if not np.isfinite(y).all():
+            return False
+        if self.kind == "binary":
+            return bool(np.isin(y, (0.0, 1.0)).all())
+        if self.kind == "count":
+            return bool((y >= 0).all() and (np.mod(y, 1) == 0).all())
+        return True
+
+    def with_label_column(self) -> "Dataset":
+        """The label appended as the last column, so a generator learns it with the other columns
+        and synthetic rows carry a label (train-synthetic-test-real needs one)."""
+        if not self.label_foldable():
+            return self
+        y = np.asarray(self.labels, dtype=np.float32).reshape(-1, 1)
+        X = sp.hstack([self.X, sp.csr_matrix(y)], format="csr") if self.is_sparse else np.hstack([self.X, y])
+        name = self.label_name or "label"
+        return Dataset(X, [*self.codes, name], list(self.patient_ids), self.kind, self.titles,
+                       self.labels, name, self.source)
+
     def sha256(self) -> str:
         """Content hash of matrix + vocabulary (recorded with each run)."""
         h = hashlib.sha256()
@@ -143,9 +168,9 @@ class Dataset:
             arrays.update(format=np.array("dense"), matrix=np.asarray(self.X))
         if self.labels is not None:
             arrays.update(labels=np.asarray(self.labels), label_name=np.array(self.label_name or "label"))
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:  # a file object: numpy must not append its own suffix
+                np.savez_compressed(fh, **arrays)
         return path
 
 

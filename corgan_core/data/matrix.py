@@ -84,7 +84,7 @@ def resolve_kind(X, options: DataOptions, strict: bool, file: str, cell, stored:
     want = options.kind
     if want not in (*KINDS, "auto"):
         raise fail(f"Unknown data kind {want!r} for {file}; use one of {', '.join(KINDS)}")
-    if want == "count" or (want == "binary" and strict):
+    if want in ("count", "binary"):  # a stated kind is checked against the values
         if want == "count":
             neg = vals < 0
             if neg.any():

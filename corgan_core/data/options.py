@@ -11,7 +11,7 @@ class DataOptions:
     """Options for :func:`corgan_core.data.load`. Field metadata ``help`` feeds CLI and forms."""
 
     source: str = field(default="auto", metadata={"help": "Loader: auto, npz, npy, csv, parquet, mimic3, mimic4, eicu, long, wide-codes, omop, demo.", "choices": SOURCES})
-    kind: str = field(default="binary", metadata={"help": "binary (code present), count (admissions with the code) or continuous (wide numeric tables); auto infers it from a numeric matrix.", "choices": ("binary", "count", "continuous", "auto")})
+    kind: str = field(default="auto", metadata={"help": "auto (diagnosis codes: binary; a numeric matrix: inferred from its values), binary (code present), count (admissions with the code) or continuous (wide numeric tables).", "choices": ("auto", "binary", "count", "continuous")})
     grouping: str = field(default="3digit", metadata={"help": "ICD-9 grouping: 3digit (E-codes keep 4, as medGAN) or none.", "choices": ("3digit", "none")})
     min_count: int = field(default=1, metadata={"help": "Drop codes seen in fewer than this many patients."})
     icd_version: str = field(default="both", metadata={"help": "MIMIC-IV / eICU: keep ICD 9, 10 or both (version kept in the code name).", "choices": ("both", "9", "10")})
