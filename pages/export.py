@@ -9,8 +9,8 @@ run = widgets.pick_run("Run", need_model=True, key="export_run")
 if run is not None:
     cfg = run.config()
     c = st.columns(2)
-    n = c[0].number_input("Synthetic patients", min_value=1, max_value=1_000_000, step=100,
-                          value=int(cfg["split"]["train"]), help="Default: as many as the model trained on.")
+    n = c[0].number_input("Synthetic patients", min_value=1, max_value=100_000, step=100,
+                          value=min(int(cfg["split"]["train"]), 100_000), help="Default: as many as the model trained on (at most 100,000 per download).")
     seed = c[1].number_input("Sampling seed", value=0, step=1, help="The same seed gives the same patients.")
     with widgets.guarded("Drawing the synthetic patients"):
         with st.spinner("Drawing synthetic patients..."):
