@@ -18,8 +18,10 @@ sequential (one process at a time). Usage::
     python benchmarks/bench_models.py --budget 60 --models vae,corgan
     python benchmarks/bench_models.py --models corgan --set corgan.lr_g=1e-3 --no-write
 
-Model entries are registry names, optionally ``name:preset`` (e.g. ``corgan:released``). The table
-is printed and written to ``benchmarks/results/models.json`` (unless ``--no-write``).
+Model entries are registry names, optionally ``name:preset`` (e.g. ``corgan:released``) and/or
+``+key=value`` overrides (e.g. ``corgan+gd_arch=conv``). The table is printed and written to
+``benchmarks/results/models.json`` (unless ``--no-write``). On a shared machine, ``--clock cpu``
+gives every model the same CPU seconds instead of the same wall seconds.
 """
 from __future__ import annotations
 
@@ -144,7 +146,7 @@ def run_one(entry: str, budget: float, overrides: dict, seed: int, train_rows: i
     from corgan_core.models import make_model
     from corgan_core.training import train
 
-    name, _, preset = entry.partition(":")
+    name, _, preset = entry.split("+")[0].partition(":")
     train_X, hold_X = load_split(seed)
     if train_rows:
         train_X = train_X[np.random.default_rng(seed).choice(len(train_X), train_rows, replace=False)]
@@ -215,7 +217,11 @@ def main(argv=None) -> int:
         sets.setdefault(model, {})[field] = parse_value(value)
     rows = []
     for entry in entries:
-        over = dict(sets.get(entry, sets.get(entry.split(":")[0], {})))
+        base, *extra = entry.split("+")
+        over = dict(sets.get(entry, sets.get(base.split(":")[0], {})))
+        for item in extra:
+            key, _, value = item.partition("=")
+            over[key] = parse_value(value)
         if args.epochs_cap and not entry.startswith("independent"):
             over.setdefault("epochs", args.epochs_cap)
         spec = json.dumps({"entry": entry, "overrides": over})
@@ -233,6 +239,7 @@ def main(argv=None) -> int:
             continue
         res = json.loads(line[7:])
         res["wall_s"] = round(time.perf_counter() - t0, 1)
+        res["load_average_after"] = round(os.getloadavg()[0], 2)
         rows.append(res)
         print(format_row(res), flush=True)
     print()

@@ -81,7 +81,8 @@ def test_diabetes_10k(name, diabetes):
 
 def test_default_corgan_on_diabetes_is_not_degenerate(diabetes):
     """~90 s of the DEFAULT corGAN: varied rows, codes per patient near the real mean, and code
-    frequencies that follow the held-out patients'."""
+    frequencies and pairs that follow the held-out patients'. (On 2 quiet cores it reaches about
+    frequency R^2 0.995, co-occurrence R^2 0.93, 3.8 codes per patient against 3.7.)"""
     train_X, hold_X = diabetes
     torch.set_num_threads(2)
     try:
@@ -96,4 +97,9 @@ def test_default_corgan_on_diabetes_is_not_degenerate(diabetes):
     assert (cpp == 0).mean() < 0.5, "most samples are all zeros"
     assert abs(cpp.mean() - real_cpp) <= 0.5 * real_cpp, (cpp.mean(), real_cpp)
     r = np.corrcoef(S.mean(0), hold_X.mean(0))[0, 1]
-    assert r ** 2 >= 0.8, f"per-code frequency R^2 vs holdout only {r ** 2:.3f}"
+    assert r ** 2 >= 0.9, f"per-code frequency R^2 vs holdout only {r ** 2:.3f}"
+    top = np.argsort(-hold_X.mean(0), kind="stable")[:100]
+    iu = np.triu_indices(100, 1)
+    pairs = [(A[:, top].T @ A[:, top] / len(A))[iu] for A in (hold_X, S)]
+    r = np.corrcoef(*pairs)[0, 1]
+    assert r ** 2 >= 0.5, f"top-100 co-occurrence R^2 vs holdout only {r ** 2:.3f}"

@@ -73,7 +73,7 @@ class CorGANConfig:
     critic_warmup_steps: int = _f(0, "Critic steps per generator step during warm-up and every 500th generator step (100 as released; 0 = off).")
     gp_lambda: float = _f(10.0, "Gradient penalty weight (wgan-gp).")
     g_ema: float = _f(0.999, "Sample from an exponential moving average of the generator and decoder weights with this decay per generator step (e.g. 0.999; 0 = off: the last weights).")
-    freq_matching: float = _f(1.0, "Weight of a generator penalty: KL divergence between the training codes' frequencies and the fake batch's mean probabilities (keeps codes per patient on target; 0 = off; ignored with DP, as the frequencies are not private).")
+    freq_matching: float = _f(0.3, "Weight of a generator penalty: KL divergence between the training codes' frequencies and the fake batch's mean probabilities (keeps codes per patient on target; 0 = off; ignored with DP, as the frequencies are not private).")
     clip: float = _f(0.01, "Critic weight clipping bound (wgan-clip).")
     latent_dim: int = _f(128, "Size of the noise vector and of the autoencoder's code.")
     val_fraction: float = _f(0.1, "Share of training rows held back to stop autoencoder pretraining.")
