@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +23,13 @@ DIABETES = SHARED_DATA / "diabetes-130-us" / "dataset_diabetes.zip"
 EICU = SHARED_DATA / "eicu-demo"
 
 
+# The console script installed beside this interpreter (CI runs .venv/bin/python without activating it).
+CORGAN = shutil.which("corgan", path=os.path.dirname(sys.executable)) or "corgan"
+
+
 def cli(*args, cwd=None, env=None):
     """Run the installed console script as a user would."""
-    return subprocess.run(["corgan", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([CORGAN, *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=600)
 
 

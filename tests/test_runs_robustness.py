@@ -14,7 +14,7 @@ import pytest
 from corgan_core.errors import RunError
 from corgan_core.runs import Run, TrainSettings
 from tests.conftest import SHARED_DATA, require_data
-from tests.test_cli_runs import _wait_for, cli
+from tests.test_cli_runs import CORGAN, _wait_for, cli
 
 MIMIC = SHARED_DATA / "mimic3-demo"
 TINY = {"epochs": 2, "pretrain_epochs": 1}
@@ -51,7 +51,7 @@ def test_a_run_cannot_be_started_twice(tmp_path):
 
 def test_stop_reaches_a_foreground_training(tmp_path):
     require_data("mimic3-demo")
-    proc = subprocess.Popen(["corgan", "train", str(MIMIC), "--epochs", "40", "--pretrain-epochs", "1",
+    proc = subprocess.Popen([CORGAN, "train", str(MIMIC), "--epochs", "40", "--pretrain-epochs", "1",
                              "--run-dir", str(tmp_path / "fg")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     run_dir = tmp_path / "fg"
     assert _wait_for(lambda: (run_dir / "status.json").exists()
