@@ -196,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--merge", action="store_true",
+                    help="update the rows of the same model, clock and threads in an existing results file instead of replacing it")
     ap.add_argument("--verbose", action="store_true", help="show every epoch's losses (stderr)")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -247,10 +249,21 @@ def main(argv=None) -> int:
     if not args.no_write:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"budget_s": args.budget, "clock": args.clock, "threads": args.threads, "seed": args.seed, "n_samples": N_SAMPLES,
-               "data": "Diabetes 130-US, 3-digit ICD-9 (diag_1..3), 80/20 patient split (seed 0)",
-               "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
-               "date": time.strftime("%Y-%m-%d"), "results": rows}
+        for r in rows:
+            r.setdefault("budget_s", args.budget)
+            r.setdefault("clock", args.clock)
+            r["date"] = time.strftime("%Y-%m-%d %H:%M")
+        if args.merge and out.exists():
+            doc = json.loads(out.read_text())
+            key = lambda r: (r["model"], r.get("clock"), r.get("threads"), r.get("budget_s", doc.get("budget_s")))  # noqa: E731
+            new_keys = {key(r) for r in rows}
+            doc["results"] = [r for r in doc["results"] if key(r) not in new_keys] + rows
+        else:
+            doc = {"budget_s": args.budget, "clock": args.clock, "threads": args.threads, "seed": args.seed,
+                   "n_samples": N_SAMPLES,
+                   "data": "Diabetes 130-US, 3-digit ICD-9 (diag_1..3), 80/20 patient split (seed 0)",
+                   "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
+                   "date": time.strftime("%Y-%m-%d"), "results": rows}
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         os.replace(tmp, out)

@@ -209,6 +209,7 @@ def test_config_fields_are_cli_options(name):
 
 @pytest.mark.parametrize("name,over,fragment", [
     ("corgan", dict(gd_arch="transformer"), "gd_arch"),
+    ("corgan", dict(g_ema=1.0), "g_ema"),
     ("corgan", dict(dp_epsilon=1.0, minibatch_averaging=True), "minibatch averaging"),
     ("medgan", dict(dp_epsilon=1.0), "minibatch averaging"),
     ("vae", dict(dp_accountant="gdp"), "dp_accountant"),

@@ -111,6 +111,8 @@ class CorGAN(GenerativeModel):
                 raise ConfigError(f"{fname} must be one of {', '.join(choices)}; got {getattr(c, fname)!r}.")
         if c.batch_size < 2 or c.epochs < 0 or c.pretrain_epochs < 0 or c.critic_steps < 1:
             raise ConfigError("batch_size must be at least 2, epochs and pretrain_epochs at least 0, critic_steps at least 1.")
+        if not 0.0 <= c.g_ema < 1.0 or c.freq_matching < 0:
+            raise ConfigError(f"g_ema must be in [0, 1) and freq_matching at least 0; got {c.g_ema} and {c.freq_matching}.")
         dp.check_dp_config(c)
         if dp.dp_enabled(c) and c.minibatch_averaging:
             raise ConfigError("Minibatch averaging mixes records, so DP-SGD cannot bound one record's "
@@ -148,7 +150,8 @@ class CorGAN(GenerativeModel):
             p = np.clip(p, 1e-4, 1 - 1e-4)
             self.decoder_.bias.data = torch.from_numpy(np.log(p / (1 - p))).float().to(self.device_)
         rng = np.random.default_rng(seed)
-        use_val = c.pretrain_patience > 0 and len(S) >= 20 and not self.private
+        # validation rows only serve pretraining's early stopping; without pretraining the GAN gets every row
+        use_val = c.pretrain_epochs > 0 and c.pretrain_patience > 0 and len(S) >= 20 and not self.private
         n_val = int(round(len(S) * c.val_fraction)) if use_val else 0
         perm = rng.permutation(len(S))
         self.data_ = torch.from_numpy(S[perm[n_val:]]).to(self.device_)
