@@ -23,8 +23,14 @@ from ..errors import ConfigError, DataError
 
 @dataclass(frozen=True)
 class Phase:
+    """One training phase. ``label`` is what people read (the runner and the dashboard show it);
+    ``samples`` says whether the model's samples mean anything during this phase (they do not while
+    only an autoencoder is pretrained), so checkpoint quality is measured only where it is True."""
+
     name: str
     max_epochs: int
+    label: str = ""
+    samples: bool = True
 
 
 @dataclass(frozen=True)

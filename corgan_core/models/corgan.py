@@ -197,7 +197,8 @@ class CorGAN(GenerativeModel):
         return [self.encoder_, self.decoder_, self.generator_, self.critic_]
 
     def phases(self):
-        return [Phase("pretrain", self.config.pretrain_epochs), Phase("gan", self.config.epochs)]
+        return [Phase("pretrain", self.config.pretrain_epochs, "Autoencoder pretraining", samples=False),
+                Phase("gan", self.config.epochs, "GAN training")]
 
     def _batches(self, n_batches=None):
         n = len(self.data_)

@@ -42,7 +42,7 @@ class Independent(GenerativeModel):
         self.meta_["privacy"] = {"dp": False, "note": "No DP: exact per-column marginals of the training rows."}
 
     def phases(self):
-        return [Phase("fit", 1)]
+        return [Phase("fit", 1, "Fitting")]
 
     def train_epoch(self, phase, epoch):
         S = self.scaler_.transform(self.X_)

@@ -162,7 +162,8 @@ class MedGAN(GenerativeModel):
         return dp.NO_DP if self.budget_ is None else self.budget_.info(DP_COVERS)
 
     def phases(self):
-        return [Phase("pretrain", self.config.pretrain_epochs), Phase("gan", self.config.epochs)]
+        return [Phase("pretrain", self.config.pretrain_epochs, "Autoencoder pretraining", samples=False),
+                Phase("gan", self.config.epochs, "GAN training")]
 
     # ---- pieces ---------------------------------------------------------------------------------
     def _out(self, raw):

@@ -110,7 +110,7 @@ class VAE(GenerativeModel):
         return dp.NO_DP if self.budget_ is None else self.budget_.info(DP_COVERS)
 
     def phases(self):
-        return [Phase("train", self.config.epochs)]
+        return [Phase("train", self.config.epochs, "Training")]
 
     def _loss_one(self, params, x, eps):
         from torch.func import functional_call
