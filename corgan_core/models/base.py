@@ -151,6 +151,12 @@ class GenerativeModel:
         self.config = dataclasses.replace(config, **overrides) if overrides else config
         self.meta_: dict = {}
 
+    def validate(self) -> None:
+        """Refuse a bad config with one sentence (ConfigError) before any work or run folder exists.
+
+        Subclasses extend it (call ``super().validate()``); ``Run.create`` calls it for every model."""
+        check_choices(self.config)
+
     # ---- engine hooks (subclasses) ----------------------------------------------------------
     def setup(self, X: np.ndarray, kind: str, seed: int, device: str) -> None:
         raise NotImplementedError

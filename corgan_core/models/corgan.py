@@ -103,7 +103,7 @@ class CorGAN(GenerativeModel):
     name = "corgan"
     Config = CorGANConfig
 
-    def _check_config(self) -> None:
+    def validate(self) -> None:
         c = self.config
         for fname in ("loss", "gd_arch", "critic_input", "binary_output", "output_bias", "ae_norm"):
             choices = CorGANConfig.__dataclass_fields__[fname].metadata["choices"]
@@ -124,7 +124,7 @@ class CorGAN(GenerativeModel):
 
     # ---- engine hooks ---------------------------------------------------------------------------
     def setup(self, X, kind, seed, device):
-        self._check_config()
+        self.validate()
         c = self.config
         X = as_dense(X)
         self.kind_, self.n_codes_ = kind, X.shape[1]
