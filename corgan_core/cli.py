@@ -8,9 +8,11 @@ import time
 
 from .data import DataOptions, load
 from .errors import CorganError
-from .models import REGISTRY, get_model_class
+from . import cli_evaluate
+from .models import PRESETS, REGISTRY, get_model_class
 from .options import add_dataclass_args, picked
-from .runs import Run, TrainSettings, list_runs, runs_dir
+from .runs import Run, TrainSettings, find_run, list_runs
+from .runs.views import run_row
 
 
 def _data_parser(sub, name, help_text):
@@ -33,7 +35,8 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
 
     tr = _data_parser(top, "train", "Train a model on a data source (creates a run).")
     tr.add_argument("--model", default="corgan", choices=sorted(REGISTRY), help="Model to train.")
-    tr.add_argument("--preset", default="default", help="Named preset of the model's options (corgan: default, released).")
+    presets = "; ".join(f"{m}: {', '.join(p)}" for m, p in sorted(PRESETS.items()))
+    tr.add_argument("--preset", default="default", help=f"Named preset of the model's options ({presets}).")
     tr.add_argument("--run-dir", default=None, help="Folder for this run (default: a new folder under $CORGAN_RUNS_DIR or ./runs).")
     tr.add_argument("--detach", action="store_true", help="Start in the background and print the run id.")
     add_dataclass_args(tr, TrainSettings, title="run settings")
@@ -41,7 +44,7 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
 
     sa = top.add_parser("sample", help="Draw synthetic patients from a run's model.")
     sa.add_argument("--run-dir", required=True)
-    sa.add_argument("-n", type=int, required=True, help="Number of synthetic patients.")
+    sa.add_argument("-n", type=int, default=None, help="Number of synthetic patients (default: as many as the run trained on).")
     sa.add_argument("-o", "--output", required=True, help="Output file: .npz, .csv or .parquet.")
     sa.add_argument("--seed", type=int, default=0)
 
@@ -54,19 +57,8 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
         r.add_argument("run", help="Run folder, or run id under the runs folder.")
         if name == "resume":
             r.add_argument("--foreground", action="store_true", help="Train in this terminal instead of the background.")
-    try:
-        from . import cli_evaluate
-        cli_evaluate.add_parser(top)
-    except ImportError:
-        pass
+    cli_evaluate.add_parser(top)
     return parser
-
-
-def _find_run(ref: str) -> Run:
-    from pathlib import Path
-
-    p = Path(ref)
-    return Run.open(p if (p / "config.json").exists() else runs_dir() / ref)
 
 
 class Progress:
@@ -118,7 +110,7 @@ def _cmd_train(args) -> int:
         run.start()
         print(run.id)
         return 0
-    from .runner import execute
+    from .runs.execute import execute
 
     print(f"run {run.id} in {run.dir}", file=sys.stderr)
     execute(run, on_event=Progress())
@@ -126,33 +118,26 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_sample(args) -> int:
-    from .export import write_samples
+    from .runs.products import write_sample
 
-    run = Run.open(args.run_dir)
-    X = run.sample(args.n, seed=args.seed)
-    meta = run.load_model().meta_
-    path = write_samples(X, meta["codes"], meta.get("kind", "binary"), args.output, meta.get("titles"))
-    print(f"wrote {args.n} synthetic patients x {X.shape[1]} codes to {path}")
+    ds, path = write_sample(Run.open(args.run_dir), args.output, args.n, args.seed)
+    print(f"wrote {ds.n_patients} synthetic patients x {ds.n_codes} codes to {path}")
     return 0
 
 
 def _cmd_runs(args) -> int:
     if args.runs_command == "list":
-        rows = []
-        for r in list_runs():
-            try:
-                cfg, st = r.config(), r.status()
-            except CorganError as exc:
-                print(f"warning: {exc}", file=sys.stderr)
-                continue
-            rows.append({"id": r.id, "status": st["status"], "model": cfg["model"], "data": cfg["data"]["path"],
-                         "seed": cfg["settings"]["seed"], "phase": st.get("phase"), "epoch": st.get("epoch")})
+        rows = [run_row(r) for r in list_runs()]
+        for row in rows:
+            if row["status"] == "unreadable":
+                print(f"warning: run {row['run']} is unreadable ({row['error']})", file=sys.stderr)
+        rows = [{"id": r.pop("run"), **r} for r in rows if r["status"] != "unreadable"]
         if args.json:
             print(json.dumps(rows))
         for row in rows if not args.json else []:
-            print(f"{row['id']:40s} {row['status']:9s} {row['model']:8s} seed {row['seed']:<4} {row['data']}")
+            print(f"{row['id']:40s} {row['status']:9s} {row['model']:8s} seed {row['seed']!s:<4} {row['data']}")
         return 0
-    run = _find_run(args.run)
+    run = find_run(args.run)
     if args.runs_command == "show":
         print(json.dumps({"config": run.config(), "status": run.status()}, indent=2, default=str))
     elif args.runs_command == "stop":
@@ -163,8 +148,9 @@ def _cmd_runs(args) -> int:
         if st in ("running", "queued", "finished"):
             raise CorganError(f"Run {run.id} cannot be resumed: it is {st}.")
         if args.foreground:
-            from .runner import execute
+            from .runs.execute import execute
 
+            run.requeue()
             execute(run, on_event=Progress())
         else:
             run.start()
@@ -184,7 +170,6 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs}.get(args.command)
         if handler is None:  # evaluate
-            from . import cli_evaluate
             return cli_evaluate.run(args)
         return handler(args)
     except CorganError as exc:

@@ -8,12 +8,20 @@ takes synthetic data made anywhere else. Problems are raised as CorganError (one
 """
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 from .errors import CorganError
 
 _FILES = ("train", "holdout", "synthetic")
+
+
+def _default(name: str):
+    """The default of ``evaluate``'s keyword ``name`` (shown in help; never restated here)."""
+    from .metrics import evaluate
+
+    return inspect.signature(evaluate).parameters[name].default
 
 
 def add_parser(subparsers) -> None:
@@ -30,10 +38,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--label-col", default=None, help="Label column for TRTR/TSTR classification.")
     p.add_argument("--kind", default=None, choices=("binary", "count", "continuous"), help="Data kind (default: inferred).")
     p.add_argument("--epsilon", type=float, default=None, help="DP epsilon spent, shown beside the attack results.")
-    p.add_argument("--seed", type=int, default=0, help="Seed for sampling and for every randomised metric.")
-    p.add_argument("--top-k", type=int, default=100, help="Codes in the co-occurrence comparison.")
-    p.add_argument("--include", default="fidelity,utility,privacy",
-                   help="Comma-separated sections or metrics (e.g. privacy or probability,membership).")
+    p.add_argument("--seed", type=int, default=_default("seed"), help="Seed for sampling and for every randomised metric.")
+    p.add_argument("--top-k", type=int, default=None,
+                   help=f"Codes in the co-occurrence comparison (default: {_default('top_k')}).")
+    p.add_argument("--include", default=None,
+                   help=f"Comma-separated sections or metrics, e.g. privacy or probability,membership "
+                        f"(default: {','.join(_default('include'))}).")
     p.add_argument("-o", "--output", required=True, help="Report JSON path.")
     p.add_argument("--html", default=None, help="Also write a self-contained HTML report here.")
 
@@ -48,31 +58,33 @@ def _progress(stream=None):
     return show
 
 
-def _from_run(args) -> tuple[tuple, dict]:
-    try:
-        from .runs import Run
-    except ImportError:  # pragma: no cover - the run store ships with the package
-        raise CorganError("Run folders cannot be read here (corgan_core.runs is missing).") from None
+def _options(args) -> dict:
+    """Only the evaluation options the user set (the rest keep ``evaluate``'s defaults)."""
+    out = {}
+    if args.top_k is not None:
+        out["top_k"] = args.top_k
+    if args.include is not None:
+        out["include"] = [s.strip() for s in args.include.split(",") if s.strip()]
+    return out
+
+
+def _from_run(args, progress):
+    """The run's report, through the same service (and the same kept files) as the dashboard."""
+    from .runs import Run
+    from .runs.products import evaluation
+
     run = Run.open(args.run_dir)
-    ds = run.dataset()
-    sp = run.split()
-    holdout = run.holdout_rows(ds)
-    label = run.label_name(ds)
+    label = run.label_name()
     if args.label_col and args.label_col != label:
         raise CorganError(f"Run {run.id} did not learn a label column named {args.label_col!r}"
                           f" ({'its label is ' + repr(label) if label else 'its data has no label'}).")
-    n = args.n if args.n is not None else len(sp.train)
-    if n < 1:
-        raise CorganError(f"The number of synthetic rows must be at least 1; got {n}.")
-    X_syn = run.sample(n, seed=args.seed, ds=ds)
-    epsilon = args.epsilon if args.epsilon is not None else run.epsilon()
-    kw = dict(kind=ds.kind, codes=ds.codes, titles=ds.titles, epsilon=epsilon)
-    if label is not None:
-        kw["label"] = label
-    return (ds.take(sp.train), holdout, X_syn), {**kw, "source": {"run": str(run.dir), "n": n}}
+    options = _options(args)
+    if args.epsilon is not None:
+        options["epsilon"] = args.epsilon
+    return evaluation(run, args.n, args.seed, progress=progress, **options)
 
 
-def _from_files(args) -> tuple[tuple, dict]:
+def _from_files(args, progress):
     from .data import load
 
     over = {"kind": args.kind} if args.kind else {}
@@ -82,14 +94,16 @@ def _from_files(args) -> tuple[tuple, dict]:
     rest = {**over, "kind": train.kind}
     holdout = load(args.holdout, **rest)
     synthetic = load(args.synthetic, **rest)
-    kw = dict(kind=train.kind, epsilon=args.epsilon)
-    return (train, holdout, synthetic), {**kw, "source": {f: str(getattr(args, f)) for f in _FILES}}
+    from .metrics import evaluate
+
+    rep = evaluate(train, holdout, synthetic, kind=train.kind, epsilon=args.epsilon, seed=args.seed,
+                   progress=progress, **_options(args))
+    rep.meta["source"] = {f: str(getattr(args, f)) for f in _FILES}
+    return rep
 
 
 def run(args) -> int:
     """Execute ``corgan evaluate``: write the JSON (and HTML) report, print a one-line summary."""
-    from .metrics import evaluate
-
     given = [f for f in _FILES if getattr(args, f)]
     if args.run_dir and given:
         raise CorganError("Give either --run-dir or --train/--holdout/--synthetic, not both.")
@@ -99,14 +113,10 @@ def run(args) -> int:
     out = Path(args.output)
     if not out.parent.exists():
         raise CorganError(f"The folder of the output file does not exist: {out.parent}.")
-    data, kw = _from_run(args) if args.run_dir else _from_files(args)
-    source = kw.pop("source")
-    include = [s.strip() for s in args.include.split(",") if s.strip()]
     prog = _progress()
-    rep = evaluate(*data, seed=args.seed, top_k=args.top_k, include=include, progress=prog, **kw)
+    rep = _from_run(args, prog) if args.run_dir else _from_files(args, prog)
     if prog is not None:
         print(file=sys.stderr)
-    rep.meta["source"] = source
     rep.to_json(out)
     if args.html:
         rep.to_html(args.html)

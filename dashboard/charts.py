@@ -9,12 +9,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from corgan_core.runs.quality import MEASURES
+
 LOSS_LABELS = {
     "ae": "autoencoder (training rows)", "ae_val": "autoencoder (validation rows)",
     "critic": "critic / discriminator", "discriminator": "critic / discriminator",
     "generator": "generator", "gradient_penalty": "gradient penalty",
 }
-PHASE_LABELS = {"pretrain": "Autoencoder pretraining", "gan": "GAN training", "train": "Training", "fit": "Fitting"}
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -78,12 +79,14 @@ def data_figures(ds, info: dict) -> tuple[go.Figure, go.Figure]:
 
 
 # ---- training ------------------------------------------------------------------------------------
-def losses(df: pd.DataFrame) -> go.Figure:
-    """Loss curves, one panel per training phase (epsilon, when present, gets its own panel)."""
+def losses(df: pd.DataFrame, labels: dict[str, str] | None = None) -> go.Figure:
+    """Loss curves, one panel per training phase titled by ``labels[phase]`` (the model's phase labels;
+    epsilon, when present, gets its own chart)."""
+    labels = labels or {}
     df = df[df["name"] != "epsilon"] if not df.empty else df
     phases = list(dict.fromkeys(df["phase"])) if not df.empty else []
     fig = make_subplots(rows=1, cols=max(len(phases), 1), horizontal_spacing=0.08,
-                        subplot_titles=[PHASE_LABELS.get(p, p) for p in phases] or [""])
+                        subplot_titles=[labels.get(p, p) for p in phases] or [""])
     names = list(dict.fromkeys(df["name"])) if not df.empty else []
     for ci, phase in enumerate(phases, start=1):
         part = df[df["phase"] == phase]
@@ -128,14 +131,14 @@ def quality(q: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers", name=label,
                                  line=dict(color=color, dash=dash), marker=dict(size=5)), row=row, col=col)
 
-    add("frequency_r2", "code frequency R²", 1, 1, COLORS[0])
-    add("cooccurrence_r2", "co-occurrence R²", 1, 1, COLORS[2])
-    add("correlation_r2", "correlation R²", 1, 1, COLORS[2])
-    add("codes_per_patient", "synthetic codes/patient", 1, 2, COLORS[1])
-    add("codes_per_patient_real", "real codes/patient", 1, 2, "#555555", "dash")
-    add("zero_rows", "all-zero patients", 2, 1, COLORS[3])
-    add("duplicate_rows", "repeated patients", 2, 1, COLORS[4])
-    add("mi_auroc", "attack AUROC", 2, 2, COLORS[5])
+    add("frequency_r2", MEASURES["frequency_r2"][0], 1, 1, COLORS[0])
+    add("cooccurrence_r2", MEASURES["cooccurrence_r2"][0], 1, 1, COLORS[2])
+    add("correlation_r2", MEASURES["correlation_r2"][0], 1, 1, COLORS[2])
+    add("codes_per_patient", MEASURES["codes_per_patient"][0], 1, 2, COLORS[1])
+    add("codes_per_patient_real", MEASURES["codes_per_patient_real"][0], 1, 2, "#555555", "dash")
+    add("zero_rows", MEASURES["zero_rows"][0], 2, 1, COLORS[3])
+    add("duplicate_rows", MEASURES["duplicate_rows"][0], 2, 1, COLORS[4])
+    add("mi_auroc", MEASURES["mi_auroc"][0], 2, 2, COLORS[5])
     epochs = q["epoch"]
     if "mi_auroc" in set(q["name"]):
         fig.add_trace(go.Scatter(x=[epochs.min(), epochs.max()], y=[0.5, 0.5], mode="lines",
@@ -179,10 +182,3 @@ def compare_quality(frames: dict[str, pd.DataFrame], name: str, title: str) -> g
         fig.update_yaxes(range=[-0.05, 1.05])
     return _layout(fig, title, 340)
 
-
-QUALITY_TITLES = {
-    "frequency_r2": "Code frequency R² (1 = perfect)",
-    "cooccurrence_r2": "Co-occurrence R² (1 = perfect)",
-    "mi_auroc": "Membership attack AUROC (0.5 = no leak)",
-    "zero_rows": "Share of all-zero synthetic patients (0 = none)",
-}

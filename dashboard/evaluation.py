@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import corgan_core.metrics  # noqa: F401 - imported before corgan_core.report (they import each other)
-from corgan_core import ui_support
+from corgan_core.runs import find_run, products
 from corgan_core.report import DEFAULT_THRESHOLDS, Report
 from corgan_core.runs import Run
 
@@ -15,7 +15,7 @@ from . import state
 
 
 def sample_file(run_id: str, fmt: str, n: int | None = None, seed: int = 0) -> Path:
-    return ui_support.sample_file(ui_support.find_run(run_id), fmt, n, seed)
+    return products.sample_file(find_run(run_id), fmt, n, seed)
 
 
 def preview(csv_path: Path, rows: int = 20) -> pd.DataFrame:
@@ -37,10 +37,10 @@ def settings(run: Run) -> tuple[int, int]:
 def report(run: Run, n: int, seed: int, thresholds: dict | None = None) -> dict:
     """The report as a JSON dict (judged by ``thresholds`` over the defaults); computed with a progress
     bar the first time, then read from disk."""
-    rep = ui_support.cached_evaluation(run, n, seed)
+    rep = products.cached_evaluation(run, n, seed)
     if rep is None:
         bar = st.progress(0.0, text="Evaluating the synthetic patients (once per model; the result is kept)...")
-        rep = ui_support.evaluation(run, n, seed, progress=lambda done, total: bar.progress(
+        rep = products.evaluation(run, n, seed, progress=lambda done, total: bar.progress(
             min(done / max(total, 1e-9), 1.0), text=f"Evaluating... {done / max(total, 1e-9):.0%}"))
         bar.empty()
     return (rep.with_thresholds(thresholds) if thresholds else rep).to_dict()
@@ -59,7 +59,7 @@ def report_downloads(run: Run) -> None:
     """Download buttons for the report (JSON and HTML); computes it on request when it is not cached yet."""
     n, seed = int(run.config()["split"]["train"]), int(state.value("eval_seed", 0))
     n = int(state.value("eval_n", 0)) or n
-    rep = ui_support.cached_evaluation(run, n, seed)
+    rep = products.cached_evaluation(run, n, seed)
     if rep is None:
         st.caption("The report has not been computed for this run yet (the Fidelity and Privacy pages compute it).")
         if not st.button("Compute the report", icon=":material/calculate:"):

@@ -73,6 +73,6 @@ def missing(sentence: str):
 @st.cache_resource(show_spinner=False)
 def devices() -> list[tuple[str, str]]:
     """Devices this machine offers (auto, each GPU, cpu)."""
-    from corgan_core.ui_support import available_devices
+    from corgan_core.runs import available_devices
 
     return available_devices()

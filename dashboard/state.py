@@ -10,11 +10,11 @@ from dataclasses import asdict
 import streamlit as st
 
 from corgan_core.data import DataOptions, Dataset, load
-from corgan_core.runs import Run, list_runs, runs_dir
-from corgan_core.ui_support import find_run
+from corgan_core.data.upload import UPLOAD_DIR
+from corgan_core.runs import Run, find_run, list_runs, runs_dir
 
 DEMO = "demo"
-DEMO_LABEL = "Demo: OMOP Eunomia (2,694 synthetic persons x 80 conditions)"
+DEMO_LABEL = "Demo: OMOP Eunomia (synthetic persons and their condition concepts)"
 
 
 def keep(name: str, default) -> str:
@@ -91,3 +91,8 @@ def watch(run: Run | str) -> None:
 
 def runs_folder() -> str:
     return str(runs_dir().resolve())
+
+
+def uploads_folder() -> str:
+    """Uploads are kept beside the runs, which remember their data by path."""
+    return str(runs_dir() / UPLOAD_DIR)

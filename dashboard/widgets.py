@@ -7,13 +7,12 @@ from contextlib import contextmanager
 import streamlit as st
 
 from corgan_core.errors import CorganError
-from corgan_core.runs import Run
-from corgan_core.ui_support import has_model, progress, run_row
+from corgan_core.runs import ACTIVE, Run
+from corgan_core.runs.views import phases, progress, run_row
 
 from . import charts, state
 
 log = logging.getLogger("corgan.dashboard")
-ACTIVE = ("running", "queued")
 PAGES = {"data": "../pages/data.py", "train": "../pages/train.py", "fidelity": "../pages/fidelity.py",
          "privacy": "../pages/privacy.py", "runs": "../pages/runs.py", "export": "../pages/export.py"}
 
@@ -46,7 +45,7 @@ def describe(run: Run) -> str:
 def pick_run(label: str = "Run", *, need_model: bool = False, key: str = "pick_run",
              empty: str | None = None) -> Run | None:
     """A select box of runs (newest first), starting at the watched run; None when there are none."""
-    found = [r for r in state.runs() if not need_model or has_model(r)]
+    found = [r for r in state.runs() if not need_model or r.has_model()]
     if not found:
         if empty:
             st.info(empty)
@@ -90,7 +89,7 @@ def _monitor_body(run: Run, was_active: bool) -> None:
         return
     if was_active and status["status"] not in ACTIVE:
         st.rerun()  # show the finished state and stop polling
-    phase = charts.PHASE_LABELS.get(p["phase"], p["phase"] or "starting")
+    phase = p["phase_label"]
     text = {"queued": "Starting (loading the data and the model)...",
             "running": f"{phase}: epoch {p['epoch']} of {p['epochs']}",
             "finished": "Finished", "stopped": "Stopped (resume continues from the last epoch)",
@@ -113,7 +112,7 @@ def _monitor_body(run: Run, was_active: bool) -> None:
                 else "This run recorded no training epochs.")
         return
     left, right = st.columns(2)
-    left.plotly_chart(charts.losses(df), key=f"loss-{run.id}", width="stretch")
+    left.plotly_chart(charts.losses(df, {p["name"]: p["label"] for p in phases(run)}), key=f"loss-{run.id}", width="stretch")
     left.caption("Losses show that training is moving; they cannot show whether the synthetic patients are "
                  "any good (a collapsed GAN can have calm losses). The panel on the right checks the samples.")
     right.caption("After every GAN epoch, synthetic patients are compared with held-out real patients.")

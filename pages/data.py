@@ -2,8 +2,8 @@
 import streamlit as st
 
 from corgan_core.data import DataOptions, split
-from corgan_core.runs import TrainSettings
-from corgan_core.ui_support import stage_upload
+from corgan_core.data.upload import stage_upload
+from corgan_core.runs.settings import TrainSettings
 from dashboard import charts, forms, state, widgets
 
 st.title("Data")
@@ -34,7 +34,7 @@ with st.container(border=True):
             elif where == "Upload a file":
                 if upload is None:
                     raise forms.missing("Choose a file to upload first.")
-                path, label = stage_upload(upload.name, upload.getvalue()), f"Upload: {upload.name}"
+                path, label = stage_upload(upload.name, upload.getvalue(), state.uploads_folder()), f"Upload: {upload.name}"
             else:
                 if not (path_text or "").strip():
                     raise forms.missing("Type the path of a file or folder on this server first.")

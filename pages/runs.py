@@ -1,7 +1,9 @@
 """Runs: every training run with its status and key figures; compare runs; delete a run."""
 import streamlit as st
 
-from corgan_core.ui_support import compare_table, find_run, runs_table
+from corgan_core.runs import find_run
+from corgan_core.runs.quality import MEASURES, TABLE_KEYS, title
+from corgan_core.runs.views import compare_table, runs_table
 from dashboard import charts, state, widgets
 
 st.title("Runs")
@@ -14,11 +16,7 @@ with widgets.guarded("Reading the runs"):
         widgets.link("train", "Go to Train", ":material/model_training:")
         st.stop()
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "frequency_r2": st.column_config.NumberColumn("frequency R²", format="%.3f"),
-        "cooccurrence_r2": st.column_config.NumberColumn("co-occurrence R²", format="%.3f"),
-        "mi_auroc": st.column_config.NumberColumn("attack AUROC", format="%.3f"),
-        "zero_rows": st.column_config.NumberColumn("all-zero share", format="%.2f"),
-        "duplicate_rows": st.column_config.NumberColumn("repeated share", format="%.2f")})
+        k: st.column_config.NumberColumn(MEASURES[k][0], format="%.3f") for k in TABLE_KEYS})
 
     st.subheader("Compare runs")
     ids = [r["run"] for r in rows]
@@ -35,8 +33,8 @@ with widgets.guarded("Reading the runs"):
                                   format_func=lambda n: charts.LOSS_LABELS.get(n, n))
             left.plotly_chart(charts.compare_losses(losses, name), width="stretch")
         metric = right.selectbox("Checkpoint measure", ["frequency_r2", "cooccurrence_r2", "mi_auroc", "zero_rows"],
-                                 format_func=charts.QUALITY_TITLES.get)
-        right.plotly_chart(charts.compare_quality(quality, metric, charts.QUALITY_TITLES[metric]), width="stretch")
+                                 format_func=title)
+        right.plotly_chart(charts.compare_quality(quality, metric, title(metric)), width="stretch")
 
     st.subheader("Delete a run")
     c = st.columns([3, 2, 1])

@@ -3,8 +3,7 @@ import streamlit as st
 
 from corgan_core.data import DataOptions
 from corgan_core.models import PRESETS, REGISTRY, get_model_class
-from corgan_core.runs import Run, TrainSettings
-from corgan_core.ui_support import QUICK_TIME_BUDGET_S, quick_overrides
+from corgan_core.runs import QUICK_TIME_BUDGET_S, Run, TrainSettings, quick_overrides
 from dashboard import forms, state, widgets
 
 st.title("Train")

@@ -60,13 +60,13 @@ def runs_dir(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> Path:
     """A finished tiny run on the demo data, trained in this process once per session."""
-    from corgan_core.runner import execute
+    from corgan_core.runs.execute import execute
 
     root = tmp_path_factory.mktemp("trained")
     run = Run.create("demo", model_config=TINY, settings=TrainSettings(device="cpu"), run_dir=root / "tiny-demo-run")
     execute(run)
     assert run.status()["status"] == "finished"
-    from corgan_core.ui_support import evaluation
+    from corgan_core.runs.products import evaluation
 
     evaluation(run)  # the report is cached in the run folder, as the pages leave it
     return run.dir
@@ -164,7 +164,7 @@ def test_data_upload_csv_and_a_bad_upload():
 
 def test_upload_of_a_zipped_mimic_folder_is_unpacked(tmp_path):
     from corgan_core.data import load
-    from corgan_core.ui_support import stage_upload
+    from corgan_core.data.upload import stage_upload
 
     mimic = require_data("mimic3-demo")
     buf = io.BytesIO()

@@ -139,7 +139,7 @@ def test_cli_evaluate_files(mimic, tmp_path, capsys):
 def test_cli_evaluate_run_dir(tmp_path, capsys):
     require_data("mimic3-demo")
     runs = pytest.importorskip("corgan_core.runs")
-    from corgan_core.runner import execute
+    from corgan_core.runs.execute import execute
 
     run = runs.Run.create(str(MIMIC), run_dir=tmp_path / "run", model_config={"epochs": 1, "pretrain_epochs": 1})
     execute(run)

@@ -39,7 +39,7 @@ def test_a_run_cannot_be_started_twice(tmp_path):
     with pytest.raises(RunError, match="already"):
         run.start()
     assert _wait_for(lambda: run.status()["status"] == "running", timeout=60)
-    from corgan_core.runner import execute
+    from corgan_core.runs.execute import execute
 
     with pytest.raises(RunError, match="another process"):  # the folder lock, even past the status check
         execute(Run(run.dir))
@@ -96,7 +96,7 @@ def test_runs_list_survives_a_corrupt_run_folder(tmp_path):
 def test_evaluating_a_run_without_holdout_says_why(tmp_path):
     require_data("mimic3-demo")
     run = Run.create(str(MIMIC), run_dir=tmp_path / "h0", model_config=TINY, settings=TrainSettings(holdout=0.0))
-    from corgan_core.runner import execute
+    from corgan_core.runs.execute import execute
 
     execute(run)
     r = cli("evaluate", "--run-dir", run.dir, "-o", tmp_path / "r.json")

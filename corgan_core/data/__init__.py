@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from .dataset import Dataset, Split, split
+from .dataset import DEFAULT_HOLDOUT, Dataset, Split, split
 from .ehr import find_file, load_eicu, load_mimic3, load_mimic4
 from .matrix import load_npy, load_npz, load_table, refuse_pickle
 from .omop import DEMO_SOURCE, demo_path, load_demo, load_omop
@@ -20,7 +20,7 @@ from .tables import CODE_NAMES, guess_code_cols, guess_patient_col, load_long, l
 from ._build import check_options, with_overrides
 from ._io import PARQUET, PICKLES, TEXT, clean, fail, find_column, read_columns, read_table, split_member, split_names, suffix
 
-__all__ = ["Dataset", "Split", "split", "DataOptions", "load", "load_demo", "LOADERS", "demo_path",
+__all__ = ["DEFAULT_HOLDOUT", "Dataset", "Split", "split", "DataOptions", "load", "load_demo", "LOADERS", "demo_path",
            "detect_source"]
 
 

@@ -193,7 +193,10 @@ class Split:
                    int(d["seed"]), float(d["holdout_fraction"]))
 
 
-def split(ds: Dataset, holdout: float = 0.2, seed: int = 0) -> Split:
+DEFAULT_HOLDOUT = 0.2  # share of patients held out of training unless a run says otherwise
+
+
+def split(ds: Dataset, holdout: float = DEFAULT_HOLDOUT, seed: int = 0) -> Split:
     """Seeded random split by patient; holdout 0 keeps every row for training."""
     if not 0.0 <= holdout < 1.0:
         raise DataError(f"The holdout fraction must be in [0, 1); got {holdout}.")

@@ -1,7 +1,8 @@
-"""Execute a run: load its data and split, train with the engine, record every event.
+"""The run process: load the run's data and split, train with the engine, record every event.
 
-``python -m corgan_core.runner RUN_DIR`` is the background process the dashboard and
-``corgan train --detach`` start; ``execute`` is also called in the foreground by ``corgan train``.
+``python -m corgan_core.runs.execute RUN_DIR`` is the background process that the dashboard and
+``corgan train --detach`` start (:func:`corgan_core.runs.process.spawn`); :func:`execute` is also
+called in the foreground by ``corgan train``. Status goes through the run store's compare-and-set.
 """
 from __future__ import annotations
 
@@ -13,15 +14,11 @@ import threading
 import time
 from typing import Callable
 
-import numpy as np
-import torch
-
-from .errors import CorganError
-from .models import make_model
-from .monitor import checkpoint_quality, degenerate
-from .errors import RunError
-from .runs import Run, process_start_time
-from .training import Event, train
+from ..errors import CorganError, RunError
+from ..training import Event, train
+from . import process
+from .quality import checkpoint_quality, degenerate
+from .store import Run
 
 QUALITY_SAMPLES = 2000
 CHECKPOINT_INTERVAL_S = 2.0
@@ -42,7 +39,7 @@ def _record_quality(con, run: Run, model, train_rows, holdout_rows, kind, e: Eve
     con.executemany("INSERT INTO quality VALUES (?,?,?,?,?)",
                     [(now, e.phase, e.epoch, k, float(v)) for k, v in q.items()])
     con.commit()
-    run.set_status("running", warning=degenerate(q))
+    run.update_status(expect=("running",), warning=degenerate(q))
 
 
 def _forget_after(con, model, progress: dict) -> None:
@@ -79,27 +76,35 @@ def _lock(run: Run):
 
 
 def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
-    """Train the run in this process (resuming from its checkpoint if there is one).
+    """Train a ``queued`` run in this process (resuming from its checkpoint if there is one).
 
-    SIGTERM stops it cleanly (status ``stopped``; the last checkpoint stays for a resume).
+    SIGTERM stops it cleanly (status ``stopped``; the last checkpoint stays for a resume). A run
+    that was stopped before this process got to it is left as it is.
     """
+    import torch
+
+    from ..models import make_model
+
     cfg = run.config()
     settings = run.settings()
     lock = _lock(run)
-    for stale in run.dir.glob(".*.tmp"):  # temp files of a process killed mid-write
+    for stale in run.dir.glob(".*.tmp*"):  # temp files of a process killed mid-write
         stale.unlink(missing_ok=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
-    run.set_status("running", pid=os.getpid(), pid_start=process_start_time(os.getpid()), error=None,
-                   started=time.time())
-    con = run.metrics_db()
+    con = None
     try:
+        if not run.set_status("running", pid=os.getpid(), pid_start=process.start_time(os.getpid()),
+                              error=None, started=time.time()):
+            return run.status()  # stopped (or otherwise ended) before training began
+        con = run.metrics_db()
         ds = run.dataset()
         sp_ = run.split()
         train_rows, holdout_rows = ds.X[sp_.train], ds.X[sp_.holdout]
         model = make_model(cfg["model"], cfg["model_config"])
         model.meta_ = {"codes": list(ds.codes), "kind": ds.kind, "split_seed": sp_.seed,
                        "run_id": run.id, "titles": {c: ds.titles[c] for c in ds.codes if c in ds.titles}}
+        sampling = {p.name: p.samples for p in model.phases()}
         resume = None
         if run.checkpoint_path().exists():
             resume = torch.load(run.checkpoint_path(), map_location="cpu", weights_only=True)
@@ -111,8 +116,9 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
                        checkpoint_interval_s=CHECKPOINT_INTERVAL_S):
             if e.type == "epoch_end":
                 _record_epoch(con, e)
-                run.set_status("running", phase=e.phase, epoch=e.epoch, epochs=e.epochs, last_losses=e.losses)
-            elif e.type == "checkpoint" and e.phase != "pretrain":
+                run.update_status(expect=("running",), phase=e.phase, epoch=e.epoch, epochs=e.epochs,
+                                  last_losses=e.losses)
+            elif e.type == "checkpoint" and sampling.get(e.phase, True):
                 pending = e
                 if quality_spent <= QUALITY_SHARE * (time.perf_counter() - started):
                     t0 = time.perf_counter()
@@ -137,7 +143,8 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
         run.set_status("failed", error=f"Training failed: {type(exc).__name__}: {exc}")
         raise
     finally:
-        con.close()
+        if con is not None:
+            con.close()
         lock.close()
 
 

@@ -1,40 +1,39 @@
-"""The run store: one folder per training run, written atomically, readable while it trains.
+"""The run folder: one folder per training run, written atomically, readable while it trains.
 
 A run folder holds ``config.json`` (model, its config, data source and options, data SHA-256,
 seed, split, package versions), ``split.json``, ``status.json``, ``metrics.sqlite`` (WAL mode, so
 the dashboard reads it while the run writes it), ``checkpoint.pt`` (after every epoch), ``model.pt``
-(when finished) and ``run.log`` (the process's own output). Runs start as separate processes
-(``python -m corgan_core.runner DIR``) that outlive the caller.
+(when finished) and ``run.log`` (the process's own output).
+
+:class:`Run` is the ONLY writer of ``status.json``. Every write is a compare-and-set under a file
+lock, so two processes (the caller that starts a run and the run itself) can never undo each
+other: within one attempt the status only moves forward (queued -> running -> a final state), the
+first final state wins, and only :meth:`Run.requeue` (a start or resume) begins a new attempt.
 """
 from __future__ import annotations
 
+import fcntl
 import json
-import os
 import platform
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.parse
 import uuid
-from contextlib import closing
-from dataclasses import asdict, dataclass
+from contextlib import closing, contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
-from .atomic import write_text_atomic
-from .data import DataOptions, Dataset, Split, load, split
-from .errors import RunError
-from .models import from_checkpoint, make_model
-from .models.base import resolve_device
+from ..atomic import write_text_atomic
+from ..data import DataOptions, Dataset, Split, load, split
+from ..errors import RunError
+from . import process
+from .settings import TrainSettings, runs_dir
 
 STATUSES = ("queued", "running", "finished", "failed", "stopped", "died")
-
-
-def runs_dir() -> Path:
-    """Where runs live: ``$CORGAN_RUNS_DIR`` or ``./runs``."""
-    return Path(os.environ.get("CORGAN_RUNS_DIR", "runs"))
+ACTIVE = ("queued", "running")
+FINAL = ("finished", "failed", "stopped")
+_RANK = {"queued": 0, "running": 1, "finished": 2, "failed": 2, "stopped": 2}
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -44,20 +43,9 @@ def write_json_atomic(path: Path, obj) -> None:
 def _versions() -> dict:
     import numpy, torch  # noqa: E401
 
-    from . import __version__
+    from .. import __version__
     return {"corgan_studio": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "numpy": numpy.__version__}
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Run-level settings shared by every model (the model's own options live in its Config)."""
-
-    seed: int = 0
-    device: str = "auto"
-    holdout: float = 0.2
-    time_budget_s: float = 0.0  # 0 = no wall-time limit
-    label_in_model: bool = True  # a labelled table's label is learned as its last column (for TSTR)
 
 
 class Run:
@@ -82,13 +70,22 @@ class Run:
                model_config: dict | None = None, data_options: DataOptions = DataOptions(),
                settings: TrainSettings = TrainSettings(), run_dir: str | Path | None = None,
                dataset: Dataset | None = None) -> "Run":
-        """Validate the data and the config, write the run folder with status ``queued``."""
+        """Validate the data, the settings and the model's config; write the run folder (``queued``).
+
+        Everything that can be refused is refused here, before a folder exists.
+        """
+        from ..models import make_model
+        from ..models.base import resolve_device
+
+        if not 0.0 <= float(settings.holdout) < 1.0:
+            raise RunError(f"holdout must be at least 0 and below 1; got {settings.holdout}.")
+        if settings.time_budget_s < 0:
+            raise RunError(f"time_budget_s must be at least 0; got {settings.time_budget_s}.")
+        mdl = make_model(model, model_config, preset)
+        mdl.validate()
+        resolve_device(settings.device)
         ds = dataset if dataset is not None else load(data_path, data_options)
-        mdl = make_model(model, model_config, preset)  # validates names and values now, not later
-        if hasattr(mdl, "_check_config"):
-            mdl._check_config()
         sp = split(ds, settings.holdout, settings.seed)
-        resolve_device(settings.device)  # an unusable device is refused before the run folder exists
         if str(data_path).strip().lower() != "demo":
             data_path = str(Path(data_path).resolve())  # the run must find its data from any folder
         if run_dir is None:
@@ -100,9 +97,11 @@ class Run:
         path.mkdir(parents=True, exist_ok=True)
         run = cls(path)
         write_json_atomic(path / "split.json", sp.to_dict())
+        run._write_status({"status": "queued", "updated": time.time()})
         write_json_atomic(path / "config.json", {
             "run_id": run.id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": model, "preset": preset, "model_config": asdict(mdl.config),
+            "phases": [asdict(ph) for ph in mdl.phases()],  # so readers need not build the model
             "data": {"path": str(data_path), "options": asdict(data_options), "sha256": ds.sha256(),
                      "label": ds.label_name if ds.labels is not None else None,
                      "patients": ds.n_patients, "codes": ds.n_codes, "kind": ds.kind,
@@ -111,7 +110,6 @@ class Run:
                                                    "train": len(sp.train), "holdout_rows": len(sp.holdout)},
             "versions": _versions(),
         })
-        run.set_status("queued")
         run.metrics_db().close()
         return run
 
@@ -127,6 +125,11 @@ class Run:
 
     def split(self) -> Split:
         return Split.from_dict(json.loads((self.dir / "split.json").read_text()))
+
+    def train_size(self) -> int:
+        """How many patients the run trains on (the default size of a synthetic sample)."""
+        cfg = self.config()
+        return int(cfg.get("split", {}).get("train") or cfg["data"]["patients"])
 
     def dataset(self) -> Dataset:
         """The run's data as the model sees it (label folded in as the last column where the run
@@ -149,11 +152,11 @@ class Run:
             raise RunError(f"Run {self.id} has no held-out patients, and evaluation needs them; train with a holdout above 0.")
         return ds.take(sp.holdout)
 
-    def sample(self, n: int, seed: int = 0, ds: Dataset | None = None):
+    def sample(self, n: int, seed: int = 0, ds: Dataset | None = None, model=None):
         """``n`` synthetic rows from the run's model; a learned label is snapped to the real labels' values."""
         import numpy as np
 
-        X = self.load_model().sample(n, seed=seed)
+        X = (model if model is not None else self.load_model()).sample(n, seed=seed)
         label = self.label_name(ds)
         if label is not None:
             ds = ds if ds is not None else self.dataset()
@@ -162,26 +165,41 @@ class Run:
             X[:, -1] = values[np.abs(col[:, None] - values[None, :]).argmin(1)]
         return X
 
-    def status(self) -> dict:
-        """Status dict; a ``running``/``queued`` run whose process is gone reads as ``died``."""
-        try:
-            st = json.loads((self.dir / "status.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {"status": "died", "error": "The run's status file is missing."}
-        if st.get("status") in ("running", "queued") and st.get("pid") and not _alive(st["pid"], st.get("pid_start")):
-            st["status"] = "died"
-        return st
+    def has_model(self) -> bool:
+        return self.model_path().exists() or self.checkpoint_path().exists()
 
-    def set_status(self, status: str, **extra) -> None:
-        prev = {}
-        if (self.dir / "status.json").exists():
-            try:
-                prev = json.loads((self.dir / "status.json").read_text())
-            except json.JSONDecodeError:
-                prev = {}
-        prev.update(extra, status=status, updated=time.time())
-        write_json_atomic(self.dir / "status.json", prev)
+    def model_file(self) -> Path:
+        """The file samples come from: the final model, else the last checkpoint."""
+        return self.model_path() if self.model_path().exists() else self.checkpoint_path()
 
+    def checkpoint_path(self) -> Path:
+        return self.dir / "checkpoint.pt"
+
+    def model_path(self) -> Path:
+        return self.dir / "model.pt"
+
+    def load_model(self):
+        """The trained model (final model, or the last checkpoint of an unfinished run)."""
+        import torch
+
+        from ..models import from_checkpoint
+
+        path = self.model_file()
+        if not path.exists():
+            raise RunError(f"Run {self.id} has no trained model yet (no checkpoint written).")
+        return from_checkpoint(torch.load(path, map_location="cpu", weights_only=True))
+
+    def epsilon(self) -> float | None:
+        df = self.metrics()
+        if df.empty or "epsilon" not in set(df["name"]):
+            return None
+        return float(df[df["name"] == "epsilon"]["value"].iloc[-1])
+
+    def log_tail(self, lines: int = 20) -> str:
+        p = self.dir / "run.log"
+        return "\n".join(p.read_text(errors="replace").splitlines()[-lines:]) if p.exists() else ""
+
+    # ---- metrics -------------------------------------------------------------------------------
     def metrics_db(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.dir / "metrics.sqlite", timeout=10)
         con.execute("PRAGMA journal_mode=WAL")
@@ -203,107 +221,103 @@ class Run:
         with closing(sqlite3.connect(uri, uri=True, timeout=10)) as con:
             return pd.read_sql_query(f"SELECT * FROM {table}", con)
 
-    def checkpoint_path(self) -> Path:
-        return self.dir / "checkpoint.pt"
+    # ---- status: the one writer ----------------------------------------------------------------
+    def status(self) -> dict:
+        """Status dict; a ``running``/``queued`` run whose process is gone reads as ``died``."""
+        st = self._read_status()
+        if st is None:
+            return {"status": "died", "error": "The run's status file is missing."}
+        if st.get("status") in ACTIVE and st.get("pid") and not process.alive(st["pid"], st.get("pid_start")):
+            st["status"] = "died"
+        return st
 
-    def model_path(self) -> Path:
-        return self.dir / "model.pt"
+    def set_status(self, status: str, **extra) -> bool:
+        """Move to ``status`` (merging ``extra``) unless that would go back; True when written.
 
-    def load_model(self):
-        """The trained model (final model, or the last checkpoint of an unfinished run)."""
-        import torch
+        Within an attempt a status never returns to an earlier one and a final status is never
+        replaced, so a fast-failing child's ``failed`` survives its parent's late ``queued``.
+        """
+        if status not in _RANK:
+            raise RunError(f"Unknown run status {status!r}.")
+        with self._status_lock():
+            prev = self._read_status() or {}
+            cur = prev.get("status")
+            if cur in FINAL or (cur in _RANK and _RANK[status] < _RANK[cur]):
+                return False
+            prev.update(extra, status=status, updated=time.time())
+            self._write_status(prev)
+            return True
 
-        path = self.model_path() if self.model_path().exists() else self.checkpoint_path()
-        if not path.exists():
-            raise RunError(f"Run {self.id} has no trained model yet (no checkpoint written).")
-        return from_checkpoint(torch.load(path, map_location="cpu", weights_only=True))
+    def update_status(self, *, expect: tuple[str, ...] = ACTIVE, **extra) -> bool:
+        """Merge ``extra`` into the status only while it is one of ``expect``; True when written."""
+        with self._status_lock():
+            prev = self._read_status() or {}
+            if prev.get("status") not in expect:
+                return False
+            prev.update(extra, updated=time.time())
+            self._write_status(prev)
+            return True
 
-    def epsilon(self) -> float | None:
-        df = self.metrics()
-        if df.empty or "epsilon" not in set(df["name"]):
+    def requeue(self) -> None:
+        """Begin a new attempt (a start or resume): allowed only from a stopped, failed or died run."""
+        with self._status_lock():
+            prev = self._read_status() or {}
+            cur = prev.get("status")
+            if cur in ACTIVE and prev.get("pid") and process.alive(prev["pid"], prev.get("pid_start")):
+                raise RunError(f"Run {self.id} is already {cur}.")
+            if cur == "finished":
+                raise RunError(f"Run {self.id} has already finished.")
+            prev.update(status="queued", error=None, pid=None, pid_start=None, updated=time.time())
+            self._write_status(prev)
+
+    def _read_status(self) -> dict | None:
+        try:
+            return json.loads((self.dir / "status.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
             return None
-        return float(df[df["name"] == "epsilon"]["value"].iloc[-1])
 
-    def log_tail(self, lines: int = 20) -> str:
-        p = self.dir / "run.log"
-        return "\n".join(p.read_text(errors="replace").splitlines()[-lines:]) if p.exists() else ""
+    def _write_status(self, st: dict) -> None:
+        write_json_atomic(self.dir / "status.json", st)
+
+    @contextmanager
+    def _status_lock(self):
+        with open(self.dir / "status.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
 
     # ---- process control -----------------------------------------------------------------------
     def start(self) -> int:
-        """Start the run in its own process (own session: it survives the caller); returns the pid."""
-        status = self.status()
-        st = status["status"]
-        if st == "running" or (st == "queued" and status.get("pid")):  # a live process has it
-            raise RunError(f"Run {self.id} is already {st}.")
-        if st == "finished":
-            raise RunError(f"Run {self.id} has already finished.")
-        self.set_status("queued", error=None)
-        log = open(self.dir / "run.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "corgan_core.runner", str(self.dir.resolve())],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=os.getcwd(),
-        )
-        log.close()
-        self.set_status("queued", pid=proc.pid, pid_start=process_start_time(proc.pid))
-        return proc.pid
+        """Start (or resume) the run in its own process; returns the pid."""
+        self.requeue()
+        pid = process.spawn(self.dir)
+        # the child may already have moved on (or failed): then its status stands and this is a no-op
+        self.update_status(expect=("queued",), pid=pid, pid_start=process.start_time(pid))
+        return pid
 
     resume = start
 
     def stop(self) -> None:
         """Stop a running run; it keeps its last checkpoint and can be resumed."""
         st = self.status()
-        if st["status"] not in ("running", "queued"):
+        if st["status"] not in ACTIVE:
             raise RunError(f"Run {self.id} is not running (status: {st['status']}).")
         self.set_status("stopped")
-        pid = int(st.get("pid") or 0)
-        if pid <= 0:
-            return
-        try:  # a background run leads its own process group; a foreground one (corgan train) does not
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, signal.SIGTERM)
-            else:
-                os.kill(pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+        process.terminate(int(st.get("pid") or 0))
 
     def wait(self, timeout: float = 600, poll: float = 0.5) -> dict:
         """Block until the run leaves queued/running (tests and the CLI use this)."""
         end = time.time() + timeout
         while time.time() < end:
             st = self.status()
-            if st["status"] not in ("queued", "running"):
+            if st["status"] not in ACTIVE:
                 return st
             time.sleep(poll)
         raise RunError(f"Run {self.id} did not finish within {timeout:.0f} s.")
 
     def delete(self) -> None:
-        if self.status()["status"] in ("running", "queued"):
+        if self.status()["status"] in ACTIVE:
             self.stop()
         shutil.rmtree(self.dir)
-
-
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (tells a reused pid from the run's own process)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _alive(pid: int, started: str | None = None) -> bool:
-    """Is ``pid`` a live (non-zombie) process, and the same one that was recorded?"""
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:
-        return True  # no /proc (macOS): the signal check above is all there is
-    return fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def list_runs(root: str | Path | None = None) -> list[Run]:
@@ -313,3 +327,20 @@ def list_runs(root: str | Path | None = None) -> list[Run]:
         return []
     found = [Run(p) for p in root.iterdir() if (p / "config.json").exists()]
     return sorted(found, key=lambda r: (r.dir / "config.json").stat().st_mtime, reverse=True)
+
+
+def find_run(ref: str | Path, root: str | Path | None = None) -> Run:
+    """A run by its folder path or by its id under ``root`` (default :func:`runs_dir`).
+
+    An id is one folder name: ``..``, separators and absolute paths are not ids.
+    """
+    p = Path(ref)
+    if (p / "config.json").exists():
+        return Run(p)
+    root = Path(root) if root is not None else runs_dir()
+    name = str(ref)
+    if name in ("", ".", "..") or "/" in name or "\\" in name or p.is_absolute():
+        raise RunError(f"There is no run folder at {ref}.")
+    if not (root / name / "config.json").exists():
+        raise RunError(f"There is no run {name!r} in {root}.")
+    return Run(root / name)

@@ -1,17 +1,38 @@
 """Quality and risk at a checkpoint: losses alone do not show a collapse, samples do.
 
 A small synthetic sample is compared with the run's held-out rows: per-code frequency R²,
-top-K co-occurrence R², codes per patient, share of all-zero and of duplicated rows, and a
-membership attack AUROC (distance to the closest synthetic row, train vs holdout members).
-Cheap by design (a few thousand rows) so it runs at every checkpoint.
+top-K co-occurrence R², codes per patient, share of all-zero and of duplicated rows, and the
+membership attack's AUROC (:mod:`corgan_core.metrics.membership`). Cheap by design (a few
+thousand rows) so it runs at every checkpoint. :data:`MEASURES` names every figure once, for
+the Runs table, the CLI and the dashboard's charts.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from .metrics import closest_distances, cooccurrence, dimension_wise_probability
-from .metrics.membership import _auroc
+from ..metrics import closest_distances, cooccurrence, dimension_wise_probability
+from ..metrics.membership import _auroc
+
+# key: (label, how to read it); the order is the order tables show them in
+MEASURES = {
+    "frequency_r2": ("code frequency R²", "1 = perfect"),
+    "cooccurrence_r2": ("co-occurrence R²", "1 = perfect"),
+    "correlation_r2": ("correlation R²", "1 = perfect"),
+    "mi_auroc": ("membership attack AUROC", "0.5 = no leak"),
+    "zero_rows": ("all-zero share", "0 = none"),
+    "duplicate_rows": ("repeated share", "0 = none"),
+    "codes_per_patient": ("synthetic codes per patient", ""),
+    "codes_per_patient_real": ("real codes per patient", ""),
+}
+TABLE_KEYS = ("frequency_r2", "cooccurrence_r2", "correlation_r2", "mi_auroc", "zero_rows", "duplicate_rows")
+
+
+def title(key: str) -> str:
+    """``"Code frequency R² (1 = perfect)"``: a measure's label with how to read it."""
+    label, hint = MEASURES.get(key, (key, ""))
+    text = label[:1].upper() + label[1:]
+    return f"{text} ({hint})" if hint else text
 
 
 def checkpoint_quality(train, holdout, synthetic, kind: str = "binary", top_k: int = 100,

@@ -1,0 +1,138 @@
+"""What a run produces, computed once and kept in its folder: synthetic samples and evaluation reports.
+
+The CLI (``corgan sample``, ``corgan evaluate --run-dir``) and the dashboard's pages call these same
+functions, so a figure on a page and in a downloaded report come from the same file. Files are keyed
+by the model file (final model, else checkpoint) and its modification time: a newer model means new
+samples. The default size of a sample is the number of patients the run trained on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..data import Dataset
+from ..errors import CorganError, RunError
+from ..export import synthetic_dataset, write_samples
+from .store import Run
+
+EXPORT_FORMATS = ("csv", "parquet", "npz")
+
+
+def sample_size(run: Run, n: int | None) -> int:
+    """``n``, or the run's training size when not given; refused below 1."""
+    n = run.train_size() if n is None else int(n)
+    if n < 1:
+        raise CorganError(f"The number of synthetic patients must be at least 1; got {n}.")
+    return n
+
+
+def _stamp(run: Run) -> str:
+    src = run.model_file()
+    return f"{src.stem}-{int(src.stat().st_mtime_ns) if src.exists() else 0}"
+
+
+def _sample_path(run: Run, n: int, seed: int) -> Path:
+    return run.dir / "samples" / f"{_stamp(run)}-n{int(n)}-seed{int(seed)}.npz"
+
+
+def synthetic(run: Run, n: int | None = None, seed: int = 0) -> Dataset:
+    """``n`` synthetic patients (default: as many as the run trained on) with code names and titles.
+
+    Kept in ``<run>/samples/``, so they are drawn once per model, size and seed.
+    """
+    if not run.has_model():
+        raise RunError(f"Run {run.id} has no trained model yet (no checkpoint written).")
+    n = sample_size(run, n)
+    path = _sample_path(run, n, seed)
+    if path.exists():
+        from ..data.matrix import load_npz
+
+        return load_npz(path)
+    model = run.load_model()
+    X = run.sample(n, seed=int(seed), model=model)
+    meta = getattr(model, "meta_", {}) or {}
+    cfg = run.config()
+    codes = list(meta.get("codes") or [f"code_{j}" for j in range(X.shape[1])])
+    ds = synthetic_dataset(X, codes, meta.get("kind") or cfg["data"].get("kind", "binary"),
+                           meta.get("titles") or {}, source=f"synthetic from run {run.id}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"*-n{n}-seed{int(seed)}.*"):  # samples of an older model
+        old.unlink(missing_ok=True)
+    ds.save_npz(path)
+    return ds
+
+
+def sample_file(run: Run, fmt: str, n: int | None = None, seed: int = 0) -> Path:
+    """The synthetic sample as a ``.csv``/``.parquet``/``.npz`` file with code names (kept in the run)."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        raise CorganError(f"Cannot export as {fmt!r}: choose {', '.join(EXPORT_FORMATS)}.")
+    ds = synthetic(run, n, seed)
+    src = _sample_path(run, ds.n_patients, seed)
+    if fmt == "npz":
+        return src
+    out = src.with_suffix(f".{fmt}")
+    if not out.exists():
+        write_samples(ds.dense(), ds.codes, ds.kind, out)
+    return out
+
+
+def write_sample(run: Run, path: str | Path, n: int | None = None, seed: int = 0) -> tuple[Dataset, Path]:
+    """Write the run's synthetic sample to ``path`` (format from its suffix): ``corgan sample``."""
+    ds = synthetic(run, n, seed)
+    return ds, write_samples(ds.dense(), ds.codes, ds.kind, path, ds.titles)
+
+
+def _options_key(options: dict) -> str:
+    if not options:
+        return ""
+    text = json.dumps(options, sort_keys=True, default=str)
+    return "-" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def report_path(run: Run, n: int | None = None, seed: int = 0, **options) -> Path:
+    n = sample_size(run, n)
+    return run.dir / "evaluation" / f"report-{_stamp(run)}-n{n}-seed{int(seed)}{_options_key(options)}.json"
+
+
+def evaluation(run: Run, n: int | None = None, seed: int = 0, progress=None, **options):
+    """The run's evaluation :class:`~corgan_core.report.Report` (computed once per model, n, seed, options).
+
+    Synthetic patients come from :func:`synthetic`; the real rows are the run's own train/holdout
+    split; the run's DP epsilon is passed along unless ``epsilon`` is given. ``options`` go to
+    :func:`corgan_core.metrics.evaluate` (e.g. ``top_k``, ``include``). ``progress(done, total)``
+    sees the work as it goes.
+    """
+    from ..metrics import evaluate
+    from ..report import Report
+
+    path = report_path(run, n, seed, **options)
+    if path.exists():
+        return Report.from_json(path)
+    ds, sp = run.dataset(), run.split()
+    holdout = run.holdout_rows(ds)
+    syn = synthetic(run, n, seed)
+    label = run.label_name(ds)
+    kw = dict(options)
+    if kw.get("epsilon") is None:
+        kw["epsilon"] = run.epsilon()
+    if label:
+        kw["label"] = label
+    rep = evaluate(ds.take(sp.train), holdout, syn, kind=ds.kind, codes=ds.codes,
+                   titles=ds.titles, seed=int(seed), progress=progress, **kw)
+    rep.meta["source"] = {"run": str(run.dir), "run_id": run.id, "n": syn.n_patients}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not options:
+        for old in path.parent.glob(f"report-*-n{syn.n_patients}-seed{int(seed)}.json"):
+            old.unlink(missing_ok=True)
+    rep.to_json(path)
+    return rep
+
+
+def cached_evaluation(run: Run, n: int | None = None, seed: int = 0, **options):
+    """The kept report, or None when it has not been computed yet."""
+    from ..report import Report
+
+    path = report_path(run, n, seed, **options)
+    return Report.from_json(path) if path.exists() else None

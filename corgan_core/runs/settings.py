@@ -1,0 +1,57 @@
+"""Run-level settings (shared by every model) and the quick-demo overrides. Imports no torch.
+
+The pages read these defaults to fill their forms, so this module must stay light: anything that
+needs torch (the device list) imports it inside the function.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data import DEFAULT_HOLDOUT
+
+QUICK_EPOCHS = {"epochs": 6, "pretrain_epochs": 2}
+QUICK_TIME_BUDGET_S = 45.0
+
+
+def runs_dir() -> Path:
+    """Where runs live: ``$CORGAN_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get("CORGAN_RUNS_DIR", "runs"))
+
+
+def _opt(default, help_text: str):
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Run-level settings shared by every model (the model's own options live in its Config)."""
+
+    seed: int = _opt(0, "Seed for the split, the model's initialisation, every batch and the samples.")
+    device: str = _opt("auto", "auto (the GPU when there is one), cpu, cuda or cuda:N.")
+    holdout: float = _opt(DEFAULT_HOLDOUT, "Share of patients held out of training, for evaluation (0 to below 1).")
+    time_budget_s: float = _opt(0.0, "Wall-time limit of training in seconds (0 = none); spans resumes.")
+    label_in_model: bool = _opt(True, "A labelled table's label is learned as its last column (for TSTR).")
+
+
+def quick_overrides(config_cls) -> dict:
+    """Short epoch caps for a demo, for whichever of the model's fields exist."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {k: v for k, v in QUICK_EPOCHS.items() if k in names}
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """``(value, label)`` pairs: auto, then each CUDA GPU by name, then the CPU."""
+    try:
+        import torch
+
+        gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+        names = [torch.cuda.get_device_name(i) for i in range(len(gpus))]
+    except Exception:  # noqa: BLE001 - no GPU stack is just "CPU only"
+        gpus, names = [], []
+    out = [("auto", f"auto ({'GPU: ' + names[0] if names else 'CPU: no GPU found'})")]
+    out += [(g, f"{g} ({n})") for g, n in zip(gpus, names)]
+    out.append(("cpu", "cpu"))
+    return out
