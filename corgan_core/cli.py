@@ -166,7 +166,9 @@ def main(argv=None) -> int:
     elif any(a.startswith("--model=") for a in argv):
         model = next(a.split("=", 1)[1] for a in argv if a.startswith("--model="))
     try:
-        parser = build_parser(model if model in REGISTRY else "corgan")
+        if model not in REGISTRY:
+            raise CorganError(f"There is no model {model!r}; choose one of {', '.join(sorted(REGISTRY))}.")
+        parser = build_parser(model)
         args = parser.parse_args(argv)
         handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs}.get(args.command)
         if handler is None:  # evaluate

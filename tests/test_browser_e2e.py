@@ -59,7 +59,6 @@ def progress_text(page) -> str:
 
 def test_demo_to_trained_model_to_downloaded_csv(app, page):
     url, runs = app
-    started = time.time()
 
     # 1. the app opens on the demo data with nothing to configure
     page.goto(url)
@@ -138,7 +137,6 @@ def test_demo_to_trained_model_to_downloaded_csv(app, page):
     assert {set(line.split(",")) <= {"0", "1"} for line in lines[1:50]} == {True}
     no_exception(page)
     shot(page, "08-export")
-    assert time.time() - started < 420
 
 
 def test_bad_path_shows_an_error_box_not_a_traceback(app, page):

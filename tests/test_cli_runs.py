@@ -16,7 +16,7 @@ import pytest
 
 from corgan_core.cli import main
 from corgan_core.runs import Run, list_runs
-from tests.conftest import SHARED_DATA, require_data
+from tests.conftest import SHARED_DATA, require_data, assert_one_sentence
 
 MIMIC = SHARED_DATA / "mimic3-demo"
 DIABETES = SHARED_DATA / "diabetes-130-us" / "dataset_diabetes.zip"
@@ -41,8 +41,10 @@ def test_inspect_json_on_the_real_sources():
     assert (d["patients"], d["codes"], d["kind"]) == (100, 275, "binary")
     assert 0 < d["density"] < 0.1 and d["top_codes"][0]["title"]
 
+    require_data("eicu-demo")
     eicu = json.loads(cli("data", "inspect", EICU, "--json").stdout)
     assert eicu["patients"] == 1558 and eicu["codes"] == 221
+    require_data("diabetes-130-us")
     diab = json.loads(cli("data", "inspect", DIABETES, "--json", "--patient-col", "patient_nbr",
                           "--code-cols", "diag_1,diag_2,diag_3").stdout)
     assert (diab["patients"], diab["codes"]) == (71517, 881)
@@ -81,6 +83,10 @@ def test_bad_input_is_one_error_line_and_exit_code_2(tmp_path, name):
 
 def test_unknown_model_and_bad_option_value_are_one_sentence(tmp_path):
     require_data("mimic3-demo")
+    r = cli("train", MIMIC, "--model", "gpt", "--run-dir", tmp_path / "r0")
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "'gpt'" in r.stderr
+    assert_one_sentence(r.stderr[len("error: "):].strip())
+    assert not (tmp_path / "r0").exists()
     r = cli("train", MIMIC, "--loss", "hinge", "--run-dir", tmp_path / "r")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     r = cli("train", MIMIC, "--batch-size", "1", "--run-dir", tmp_path / "r2")

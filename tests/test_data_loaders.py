@@ -142,7 +142,6 @@ def test_diabetes_shape_and_codes(diabetes):
     assert "?" not in ds.codes and not any("." in c for c in ds.codes)
     assert all(len(c) == 4 for c in ds.codes if c.startswith("E"))
     assert _is_sorted(ds.codes)
-    assert seconds < 20
 
 
 def test_diabetes_auto_detects_wide_codes_and_counts():

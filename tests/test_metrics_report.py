@@ -6,6 +6,7 @@ import json
 import jsonschema
 import numpy as np
 import pytest
+import torch
 
 from corgan_core.cli import main
 from corgan_core.errors import DataError
@@ -48,7 +49,7 @@ def test_report_has_every_section_with_directions_baselines_and_verdicts(mimic_r
     assert rep.privacy["exact_copy_excess"].details["copies"] >= 40  # 40 rows were copied from train
     assert rep.skipped == [{"metric": "classifier",
                             "reason": "No label was given, so TRTR/TSTR classification was not run."}]
-    assert rep.meta["n_synthetic"] == 100 and rep.meta["neighbours"]["backend"] == "numpy"
+    assert rep.meta["n_synthetic"] == 100 and rep.meta["neighbours"]["backend"] == ("torch" if torch.cuda.is_available() else "numpy")  # auto: torch only on a GPU
 
 
 def test_json_round_trip_schema_and_html(mimic_report, tmp_path):
@@ -138,7 +139,7 @@ def test_cli_evaluate_files(mimic, tmp_path, capsys):
 
 def test_cli_evaluate_run_dir(tmp_path, capsys):
     require_data("mimic3-demo")
-    runs = pytest.importorskip("corgan_core.runs")
+    from corgan_core import runs
     from corgan_core.runs.execute import execute
 
     run = runs.Run.create(str(MIMIC), run_dir=tmp_path / "run", model_config={"epochs": 1, "pretrain_epochs": 1})

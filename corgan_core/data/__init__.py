@@ -43,7 +43,6 @@ LOADERS = {
 }
 """Source name -> ``loader(path, options) -> Dataset``."""
 
-_MATRIX = {"npz", "npy", "csv", "parquet"}
 _TABLES = (*TEXT, *PARQUET, ".zip")
 
 
@@ -143,8 +142,6 @@ def load(path: str | Path, options: DataOptions = DataOptions(), **overrides) ->
         raise fail(f"File or folder not found: {p}")
     loader = LOADERS[source]
     try:
-        if source in _MATRIX:
-            return loader(path, options, strict_kind="kind" in overrides)
         if p.is_dir() and source not in ("mimic3", "mimic4", "eicu"):
             raise fail(f"{p} is a folder; source {source} reads a single file")
         return loader(path, options)

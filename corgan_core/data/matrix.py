@@ -65,7 +65,7 @@ def _locator(X):
     return vals, first
 
 
-def resolve_kind(X, options: DataOptions, strict: bool, file: str, cell, stored: str | None = None):
+def resolve_kind(X, options: DataOptions, file: str, cell, stored: str | None = None):
     """Check values and return (X, kind): CSR float32 for binary/count, dense for continuous.
 
     ``cell(i, j)`` names a 0-based cell for messages; ``stored`` is a kind saved with the data.
@@ -124,14 +124,14 @@ def _finish(X, kind, codes, ids, options, file, source, titles=None, labels=None
                          label_name=label_name)
 
 
-def load_npy(path: str | Path, options: DataOptions = DataOptions(), strict_kind: bool = False) -> Dataset:
+def load_npy(path: str | Path, options: DataOptions = DataOptions()) -> Dataset:
     """A 2-D numeric ``.npy`` array (rows = patients, columns = codes)."""
     file = str(path)
     X = _np_load(path)
     if not isinstance(X, np.ndarray):
         raise fail(f"{file} is not a .npy array file")
     _check_numeric(X, file)
-    X, kind = resolve_kind(X, options, strict_kind, file, _array_cell)
+    X, kind = resolve_kind(X, options, file, _array_cell)
     n, m = X.shape
     return _finish(X, kind, [str(j) for j in range(m)], [str(i) for i in range(n)], options, file, file)
 
@@ -165,7 +165,7 @@ def _text(z, key: str) -> str:
     return str(z[key][()]) if key in z.files else ""
 
 
-def load_npz(path: str | Path, options: DataOptions = DataOptions(), strict_kind: bool = False) -> Dataset:
+def load_npz(path: str | Path, options: DataOptions = DataOptions()) -> Dataset:
     """Our own ``Dataset.save_npz`` file, a scipy.sparse ``save_npz`` file, or one plain array."""
     file = str(path)
     z = _np_load(path)
@@ -175,17 +175,17 @@ def load_npz(path: str | Path, options: DataOptions = DataOptions(), strict_kind
         with z:
             keys = set(z.files)
             if {"codes", "patient_ids", "kind", "format"} <= keys:
-                return _own_npz(z, options, strict_kind, file)
+                return _own_npz(z, options, file)
             if {"format", "shape", "data"} <= keys:
                 X = sp.load_npz(path)
-                X, kind = resolve_kind(X.tocsr(), options, strict_kind, file, _array_cell)
+                X, kind = resolve_kind(X.tocsr(), options, file, _array_cell)
                 n, m = X.shape
                 return _finish(X, kind, [str(j) for j in range(m)], [str(i) for i in range(n)],
                                options, file, file)
             if len(keys) == 1:
                 X = z[next(iter(keys))]
                 _check_numeric(X, file)
-                X, kind = resolve_kind(X, options, strict_kind, file, _array_cell)
+                X, kind = resolve_kind(X, options, file, _array_cell)
                 n, m = X.shape
                 return _finish(X, kind, [str(j) for j in range(m)], [str(i) for i in range(n)],
                                options, file, file)
@@ -199,7 +199,7 @@ def load_npz(path: str | Path, options: DataOptions = DataOptions(), strict_kind
         raise fail(f"{file} could not be read: it is truncated or corrupt ({clean(e)})")
 
 
-def _own_npz(z, options, strict_kind, file) -> Dataset:
+def _own_npz(z, options, file) -> Dataset:
     fmt = _text(z, "format")
     if fmt == "csr":
         shape = tuple(int(s) for s in z["shape"])
@@ -213,12 +213,12 @@ def _own_npz(z, options, strict_kind, file) -> Dataset:
     titles = dict(zip((str(c) for c in z["title_codes"]), (str(t) for t in z["title_values"])))
     labels = z["labels"] if "labels" in z.files else None
     label_name = _text(z, "label_name") or None
-    X, kind = resolve_kind(X, options, strict_kind, file, _array_cell, stored=_text(z, "kind"))
+    X, kind = resolve_kind(X, options, file, _array_cell, stored=_text(z, "kind"))
     return _finish(X, kind, codes, ids, options, file, _text(z, "source") or file, titles,
                    labels, label_name)
 
 
-def load_table(path: str | Path, options: DataOptions = DataOptions(), strict_kind: bool = False) -> Dataset:
+def load_table(path: str | Path, options: DataOptions = DataOptions()) -> Dataset:
     """A wide numeric table: one row per patient, one numeric column per code/feature."""
     file = str(path)
     if suffix(path) in PICKLES:
@@ -254,7 +254,7 @@ def load_table(path: str | Path, options: DataOptions = DataOptions(), strict_ki
     def cell(i, j):
         return f"{t.row(i)}, column {value_cols[j]!r}"
 
-    X, kind = resolve_kind(values, options, strict_kind, file, cell)
+    X, kind = resolve_kind(values, options, file, cell)
     return _finish(X, kind, value_cols, ids, options, file, file, labels=labels, label_name=label_col)
 
 
