@@ -32,6 +32,9 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
     insp.add_argument("--json", action="store_true", help="Print one JSON object.")
     conv = _data_parser(dsub, "convert", "Write the matrix and its vocabulary to one safe .npz file.")
     conv.add_argument("-o", "--output", required=True, help="Output .npz path.")
+    conv.add_argument("--rows", type=int, default=None, help="Keep this many patients, drawn with --seed (codes they lack are dropped).")
+    conv.add_argument("--seed", type=int, default=0, help="Seed of the --rows draw.")
+    conv.add_argument("--titles", default=None, help="ICD-9 title table (code and title columns, e.g. MIMIC's D_ICD_DIAGNOSES.csv) for a source without titles.")
 
     tr = _data_parser(top, "train", "Train a model on a data source (creates a run).")
     tr.add_argument("--model", default="corgan", choices=sorted(REGISTRY), help="Model to train.")
@@ -81,11 +84,21 @@ class Progress:
             self.stream.write(f"\nfinished in {e.seconds:.1f}s\n" if self.tty else f"finished in {e.seconds:.1f}s\n")
 
 
+def ds_grouping(args) -> str:
+    return getattr(args, "grouping", None) or DataOptions().grouping
+
+
 def _cmd_data(args) -> int:
     ds = load(args.path, DataOptions(**picked(args, DataOptions)))
     if args.data_command == "convert":
+        from .data.derive import subset, with_icd_titles
+
         if not str(args.output).lower().endswith(".npz"):
             raise CorganError(f"Cannot write {args.output}: convert writes a .npz file, so give the output a .npz name.")
+        if args.rows is not None:
+            ds = subset(ds, args.rows, args.seed)
+        if args.titles:
+            ds = with_icd_titles(ds, args.titles, grouping=ds_grouping(args))
         path = ds.save_npz(args.output)
         print(f"wrote {path} ({ds.n_patients} patients x {ds.n_codes} codes, {ds.kind})")
         return 0
