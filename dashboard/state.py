@@ -11,10 +11,11 @@ import streamlit as st
 
 from corgan_core.data import DataOptions, Dataset, load
 from corgan_core.data.upload import UPLOAD_DIR
+from corgan_core.demo import DIABETES_DEMO, DIABETES_DEMO_LABEL, EUNOMIA_DEMO_LABEL
 from corgan_core.runs import Run, find_run, list_runs, runs_dir
 
-DEMO = "demo"
-DEMO_LABEL = "Demo: OMOP Eunomia (synthetic persons and their condition concepts)"
+DEMO = str(DIABETES_DEMO)  # the default data on a fresh install: real, correlated records
+DEMOS = {DEMO: DIABETES_DEMO_LABEL, "demo": EUNOMIA_DEMO_LABEL}  # path -> label; "demo" is the OMOP example
 
 
 def keep(name: str, default) -> str:
@@ -44,7 +45,7 @@ def saver(name: str):
 def data_choice() -> dict:
     """``{"path", "options", "label"}`` of the data in use (the demo until the user picks other data)."""
     if "data" not in st.session_state:
-        st.session_state["data"] = {"path": DEMO, "options": asdict(DataOptions()), "label": DEMO_LABEL}
+        st.session_state["data"] = {"path": DEMO, "options": asdict(DataOptions()), "label": DEMOS[DEMO]}
     return st.session_state["data"]
 
 

@@ -1,10 +1,9 @@
-"""Data: pick the demo, a path on the server or an upload; see what the matrix holds and how it is split."""
+"""Data: pick a demo, a path on the server or an upload; see what the matrix holds and how it is split."""
 import streamlit as st
 
 from corgan_core.data import DataOptions, split
-from corgan_core.data.upload import stage_upload
 from corgan_core.runs.settings import TrainSettings
-from dashboard import charts, forms, state, widgets
+from dashboard import charts, forms, state, uploads, widgets
 
 st.title("Data")
 st.caption("Patients become rows and diagnosis codes become columns (1 = the patient has the code). "
@@ -13,12 +12,16 @@ chosen = state.data_choice()
 PLACES = ["Demo data", "A file or folder on this server", "Upload a file"]
 with st.container(border=True):
     where = st.radio("Where is the data?", PLACES, horizontal=True,
-                     index=PLACES.index(chosen.get("where") or PLACES[chosen["path"] != state.DEMO]))
-    path_text = upload = None
-    if where == "A file or folder on this server":
-        path_text = st.text_input("Path", placeholder="/data/mimic-iii (a folder with DIAGNOSES_ICD.csv), or a .csv/.npz/.parquet file",
-                                  value=chosen["path"] if chosen.get("where") == PLACES[1] else "")
-    elif where == "Upload a file":
+                     index=PLACES.index(chosen.get("where") or PLACES[chosen["path"] not in state.DEMOS]))
+    path_text = upload = demo = None
+    if where == "Demo data":
+        demo = st.radio("Demo", list(state.DEMOS), format_func=state.DEMOS.get,
+                        index=list(state.DEMOS).index(chosen["path"]) if chosen["path"] in state.DEMOS else 0)
+    elif where == PLACES[1]:
+        path_text = st.text_input("Path", key=state.keep("path_text", chosen["path"] if chosen.get("where") == PLACES[1] else ""),
+                                  on_change=state.saver("path_text"),
+                                  placeholder="/data/mimic-iii (a folder with DIAGNOSES_ICD.csv), or a .csv/.npz/.parquet file")
+    else:
         upload = st.file_uploader("File (.npz, .npy, .csv, .csv.gz, .parquet, or a .zip of a MIMIC folder)",
                                   type=["npz", "npy", "csv", "gz", "parquet", "zip"])
     main = forms.dataclass_form(DataOptions, chosen["options"], key="data", columns=3, choices=forms.data_choices(),
@@ -29,19 +32,20 @@ with st.container(border=True):
     if st.button("Use this data", type="primary"):
         with widgets.guarded("Loading the data"):
             options = DataOptions(**main, **more)
-            if where == "Demo data":
-                path, label = state.DEMO, state.DEMO_LABEL
-            elif where == "Upload a file":
-                if upload is None:
-                    raise forms.missing("Choose a file to upload first.")
-                path, label = stage_upload(upload.name, upload.getvalue(), state.uploads_folder()), f"Upload: {upload.name}"
+            if demo is not None:
+                path, label = demo, state.DEMOS[demo]
+                state.load_data(path, options)
+            elif where == PLACES[2]:
+                path, label = uploads.load_upload(upload, options)
             else:
                 if not (path_text or "").strip():
                     raise forms.missing("Type the path of a file or folder on this server first.")
                 path, label = path_text.strip(), path_text.strip()
-            state.load_data(path, options)
+                state.load_data(path, options)
             state.set_data(path, options, label, where)
             st.toast(f"Now using {label}")
+    if where == PLACES[2]:
+        uploads.manage()
 
 with widgets.guarded("Loading the data"):
     ds = state.current_dataset()

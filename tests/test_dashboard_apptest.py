@@ -87,9 +87,18 @@ def test_app_opens_on_the_demo_data():
     ok(at)
     assert not errors(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Patients"] == "2,694" and metrics["Codes"] == "80"
+    assert metrics["Patients"] == "20,000" and metrics["Codes"] == "754"  # the Diabetes 130-US demo
     assert plotly_count(at) == 2  # codes per patient, most frequent codes
     assert any("patients train the model" in m.value for m in at.markdown)
+
+
+def test_the_omop_demo_is_one_click_away():
+    at = open_app()
+    one(at.radio, "Demo").set_value("demo").run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Patients"] == "2,694" and metrics["Codes"] == "80"
 
 
 def test_data_bad_path_shows_an_error_and_keeps_the_demo():
@@ -99,7 +108,7 @@ def test_data_bad_path_shows_an_error_and_keeps_the_demo():
     one(at.button, "Use this data").click().run()
     ok(at)
     assert any("not found" in e.lower() for e in errors(at)), errors(at)
-    assert {m.label: m.value for m in at.metric}["Patients"] == "2,694"  # the page stays usable
+    assert {m.label: m.value for m in at.metric}["Patients"] == "20,000"  # the page stays usable
 
 
 def test_data_empty_path_and_missing_upload_are_errors():
@@ -159,7 +168,31 @@ def test_data_upload_csv_and_a_bad_upload():
     one(at.button, "Use this data").click().run()
     ok(at)
     assert errors(at) and "broken.npz" in errors(at)[0]
+    assert "_uploads" not in errors(at)[0]  # the steward's file name, not the staging folder
     assert {m.label: m.value for m in at.metric}["Patients"] == "20"  # previous data still shown
+
+
+def test_a_rejected_upload_is_deleted_and_kept_ones_can_be_deleted(runs_dir):
+    from corgan_core.data.upload import list_uploads
+
+    at = open_app()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value(("junk.csv", b"\x00\x01 not a table", "text/csv")).run()
+    one(at.button, "Use this data").click().run()
+    ok(at)
+    assert errors(at) and list_uploads(runs_dir / "_uploads") == []
+    rows = "a,b\n" + "\n".join(f"{i % 2},{(i // 2) % 2}" for i in range(12)) + "\n"
+    for name, extra in (("one.csv", ""), ("two.csv", "1,1\n")):  # different bytes: two uploads
+        at.file_uploader[0].set_value((name, (rows + extra).encode(), "text/csv")).run()
+        one(at.button, "Use this data").click().run()
+        ok(at)
+    kept = list_uploads(runs_dir / "_uploads")
+    assert sorted(u["name"] for u in kept) == ["one.csv", "two.csv"]
+    delete = [b for b in at.button if b.label == "Delete" and not b.disabled]
+    assert len(delete) == 1  # two.csv is in use and cannot be deleted
+    delete[0].click().run()
+    ok(at)
+    assert [u["name"] for u in list_uploads(runs_dir / "_uploads")] == ["two.csv"]
 
 
 def test_upload_of_a_zipped_mimic_folder_is_unpacked(tmp_path):

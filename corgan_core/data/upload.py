@@ -67,3 +67,29 @@ def _unzip_if_folder(path: Path) -> Path:
             except DataError:
                 continue
     return out
+
+
+# ---- the steward's list of uploads ------------------------------------------------------------------
+def list_uploads(root: str | Path) -> list[dict]:
+    """Every kept upload under ``root``: name, path to load, size in bytes, time (newest first)."""
+    root = Path(root)
+    out = []
+    for folder in root.iterdir() if root.is_dir() else []:
+        files = [f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")] if folder.is_dir() else []
+        if not files:
+            continue
+        main = files[0]
+        unzipped = main.with_name(main.stem + "_unzipped")
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        out.append({"name": main.name, "path": str(unzipped if unzipped.exists() else main), "folder": str(folder),
+                    "bytes": size, "time": main.stat().st_mtime})
+    return sorted(out, key=lambda u: u["time"], reverse=True)
+
+
+def delete_upload(path: str | Path, root: str | Path) -> None:
+    """Remove the upload that ``path`` (a file or folder staged by :func:`stage_upload`) belongs to."""
+    root, p = Path(root).resolve(), Path(path).resolve()
+    if root not in p.parents:
+        raise DataError(f"{Path(path).name} is not an uploaded data set, so it is not deleted.")
+    folder = root / p.relative_to(root).parts[0]
+    shutil.rmtree(folder, ignore_errors=True)
