@@ -30,3 +30,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def atomic_torch_save(obj, path: str | Path) -> Path:
+    """torch.save to a temp file in the same folder, fsync, then rename over ``path``."""
+    import torch  # only model checkpoints need it; data and run code import this module too
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)

@@ -3,7 +3,8 @@
 Consumers (the CLI's progress bar, the run process that feeds the dashboard, tests) only read
 events; nothing here prints. Every epoch starts from a seed derived from (seed, phase, epoch), and
 checkpoints hold the model's full state plus the position, so a run resumed from its last checkpoint
-continues exactly as if it had never stopped.
+continues exactly as if it had never stopped. It imports nothing from ``models`` (the models call
+it from ``fit``), so the two never import each other.
 """
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import torch
 
-from .atomic import atomic_path
-from .models.base import GenerativeModel, as_dense
+from .atomic import atomic_torch_save
 
 
 @dataclass(frozen=True)
@@ -36,21 +35,15 @@ class Event:
     error: str | None = None
 
 
-def atomic_torch_save(obj, path: str | Path) -> Path:
-    """torch.save to a temp file in the same folder, fsync, then rename over ``path``."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return Path(path)
-
-
 def epoch_seed(seed: int, phase_index: int, epoch: int) -> int:
     return (int(seed) * 1_000_003 + phase_index * 10_007 + epoch) % (2**31 - 1)
 
 
-def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, device: str = "auto",
+def train(model, X, *, kind: str = "binary", seed: int = 0, device: str = "auto",
           checkpoint_path: str | Path | None = None, resume: dict | None = None,
           time_budget_s: float | None = None, checkpoint_interval_s: float = 0.0) -> Iterator[Event]:
-    """Train ``model`` on the rows of ``X``, yielding :class:`Event` objects.
+    """Train ``model`` (a :class:`~corgan_core.models.base.GenerativeModel`) on the rows of ``X``
+    (dense or sparse; the model's ``setup`` checks and converts them), yielding :class:`Event` objects.
 
     ``checkpoint_path`` gets an atomic checkpoint after every epoch; ``resume`` is a checkpoint dict
     (from ``torch.load(..., weights_only=True)``) to continue from. ``time_budget_s`` ends training
@@ -60,7 +53,7 @@ def train(model: GenerativeModel, X, *, kind: str = "binary", seed: int = 0, dev
     start = time.perf_counter()
     last_ckpt = start
     try:
-        model.setup(as_dense(X), kind, seed, device)
+        model.setup(X, kind, seed, device)
         progress = {"phase_index": 0, "epoch": 0}
         if resume is not None:
             model.set_state(resume["state"])

@@ -103,3 +103,22 @@ def test_default_corgan_on_diabetes_is_not_degenerate(diabetes):
     pairs = [(A[:, top].T @ A[:, top] / len(A))[iu] for A in (hold_X, S)]
     r = np.corrcoef(*pairs)[0, 1]
     assert r ** 2 >= 0.5, f"top-100 co-occurrence R^2 vs holdout only {r ** 2:.3f}"
+
+
+def test_fit_is_the_readme_library_api():
+    """README "Library": load, split, make_model(...).fit(Dataset), sample; same seed, same model."""
+    from corgan_core.data import load, split
+
+    ds = load(str(require_data("mimic3-demo")))
+    sp = split(ds, holdout=0.2, seed=0)
+    events = []
+    model = make_model("corgan", {"epochs": 3}).fit(ds.take(sp.train), seed=0, device="cpu", on_event=events.append)
+    assert [e.type for e in events][0] == "phase_start" and events[-1].type == "finished"
+    assert sum(e.type == "epoch_end" for e in events) == 3
+    assert model.meta_["codes"] == list(ds.codes)
+    assert len(model.trained_rows_) == len(sp.train)  # no pretraining: every training patient is a member
+    S = model.sample(200, seed=1)
+    assert S.shape == (200, ds.n_codes) and set(np.unique(S)) <= {0.0, 1.0}
+    assert 0 < S.mean() < 0.5  # codes drawn, not all zero or all one
+    again = make_model("corgan", {"epochs": 3}).fit(ds.take(sp.train), seed=0, device="cpu")
+    np.testing.assert_array_equal(again.sample(200, seed=1), S)

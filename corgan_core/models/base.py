@@ -1,11 +1,26 @@
-"""The one contract every generative model follows, and the output transforms they share.
+"""The one contract every generative model follows.
 
-A model is configured by a frozen dataclass (``Model.Config``); ``fit`` runs the shared training
-engine (:mod:`corgan_core.training`); ``sample(n, seed)`` returns exactly ``n`` rows of the data's
-kind; ``save``/``load`` round-trip through a checkpoint that ``torch.load(weights_only=True)``
-reads. Engine hooks: ``setup`` builds the networks for the training rows, ``phases`` names the
-training phases with their epoch caps, ``train_epoch`` runs one epoch of one phase, and
-``get_state``/``set_state`` capture everything needed to resume exactly.
+A model is configured by a frozen dataclass (``Model.Config``) whose fields are all declared with
+:func:`option` (help text, choices, minimum: the CLI and the dashboard build their options from it).
+``fit`` runs the shared training engine (:mod:`corgan_core.training`); ``sample(n, seed)`` returns
+exactly ``n`` rows of the data's kind; ``save``/``load`` round-trip through a checkpoint that
+``torch.load(weights_only=True)`` reads.
+
+API for the run layer and the dashboard (nothing outside ``models`` knows a phase's name):
+
+- ``model.validate()``: raises :class:`~corgan_core.errors.ConfigError` (one sentence) for a bad
+  config, before any data is read or any run folder exists. Every model has it.
+- ``model.phases()`` -> list of :class:`Phase`: ``name`` (stored in metrics and checkpoints),
+  ``label`` (what people read, e.g. "Autoencoder pretraining", "GAN training"), ``max_epochs``,
+  ``samples`` (False while the samples mean nothing, e.g. while only an autoencoder is pretrained).
+- ``model.restore(state, device)``: rebuild a trained model from a checkpoint's ``state``.
+- ``model.trained_rows_``: after setup/fit, the indices (into the rows given to ``fit``) the model
+  trained on; rows held back to stop pretraining early are not in it.
+
+Engine hooks (subclasses): ``setup`` builds the networks for the training rows, ``phases`` names
+the phases, ``train_epoch`` runs one epoch of one phase, ``get_state``/``set_state`` capture
+everything needed to resume exactly, ``build`` makes the networks without data (for ``restore``).
+Neural models share their scaffolding through :class:`corgan_core.models.neural.NeuralModel`.
 """
 from __future__ import annotations
 
@@ -18,7 +33,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..atomic import atomic_torch_save
 from ..errors import ConfigError, DataError
+from ..training import train
+from .transforms import Transform
 
 
 @dataclass(frozen=True)
@@ -39,20 +57,27 @@ class EpochResult:
     stop: bool = False  # the phase converged (early stopping) and should end now
 
 
-def option(default, help_text: str, choices: tuple | None = None):
-    """A config dataclass field that the CLI and the dashboard turn into an option (help, choices)."""
-    meta = {"help": help_text}
+def option(default, help_text: str, choices: tuple | None = None, minimum: float | None = None):
+    """A config dataclass field that the CLI and the dashboard turn into an option (help, choices);
+    ``minimum`` is the smallest value :meth:`GenerativeModel.validate` accepts."""
+    meta: dict = {"help": help_text}
     if choices:
         meta["choices"] = tuple(choices)
+    if minimum is not None:
+        meta["minimum"] = minimum
     return dataclasses.field(default=default, metadata=meta)
 
 
-def check_choices(config) -> None:
-    """Refuse a config value outside its field's ``choices`` with one sentence."""
+def check_fields(config) -> None:
+    """Refuse a config value outside its field's ``choices`` or below its ``minimum`` with one sentence."""
     for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
         choices = f.metadata.get("choices")
-        if choices and getattr(config, f.name) not in choices:
-            raise ConfigError(f"{f.name} must be one of {', '.join(map(str, choices))}; got {getattr(config, f.name)!r}.")
+        if choices and value not in choices:
+            raise ConfigError(f"{f.name} must be one of {', '.join(map(str, choices))}; got {value!r}.")
+        low = f.metadata.get("minimum")
+        if low is not None and value < low:
+            raise ConfigError(f"{f.name} must be at least {low}; got {value!r}.")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -78,49 +103,6 @@ def config_from_dict(cls, values: dict | None):
     if unknown:
         raise ConfigError(f"Unknown option(s) for {cls.__qualname__}: {', '.join(unknown)}.")
     return cls(**values)
-
-
-class Scaler:
-    """Maps data of each kind to [0, 1] for the networks and back to the data's own range."""
-
-    def __init__(self, kind: str, low: np.ndarray | None = None, high: np.ndarray | None = None):
-        self.kind, self.low, self.high = kind, low, high
-
-    @classmethod
-    def fit(cls, X: np.ndarray, kind: str) -> "Scaler":
-        if kind == "binary":
-            return cls(kind)
-        low = np.zeros(X.shape[1], np.float32) if kind == "count" else X.min(axis=0).astype(np.float32)
-        high = X.max(axis=0).astype(np.float32)
-        return cls(kind, low, high)
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        if self.kind == "binary":
-            return np.clip(X, 0.0, 1.0).astype(np.float32)
-        span = np.where(self.high > self.low, self.high - self.low, 1.0)
-        return ((X - self.low) / span).astype(np.float32)
-
-    def inverse(self, P: np.ndarray, binary_output: str, rng: np.random.Generator) -> np.ndarray:
-        """Probabilities/scaled values in [0, 1] -> rows of the data's kind."""
-        if self.kind == "binary":
-            if binary_output == "threshold":
-                return (P >= 0.5).astype(np.float32)
-            return (rng.random(P.shape, dtype=np.float32) < P).astype(np.float32)
-        X = self.low + P * (self.high - self.low)
-        if self.kind == "count":
-            return np.maximum(np.rint(X), 0).astype(np.float32)
-        return X.astype(np.float32)
-
-    def state(self) -> dict:
-        if self.kind == "binary":
-            return {"kind": self.kind}
-        return {"kind": self.kind, "low": torch.from_numpy(self.low), "high": torch.from_numpy(self.high)}
-
-    @classmethod
-    def from_state(cls, s: dict) -> "Scaler":
-        if s["kind"] == "binary":
-            return cls("binary")
-        return cls(s["kind"], s["low"].numpy(), s["high"].numpy())
 
 
 def as_dense(X) -> np.ndarray:
@@ -155,11 +137,14 @@ class GenerativeModel:
         """Refuse a bad config with one sentence (ConfigError) before any work or run folder exists.
 
         Subclasses extend it (call ``super().validate()``); ``Run.create`` calls it for every model."""
-        check_choices(self.config)
+        check_fields(self.config)
 
     # ---- engine hooks (subclasses) ----------------------------------------------------------
     def setup(self, X: np.ndarray, kind: str, seed: int, device: str) -> None:
         raise NotImplementedError
+
+    def build(self) -> None:
+        """Make the networks and optimisers for ``n_codes_`` columns of ``kind_`` data (no data read)."""
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
@@ -174,18 +159,34 @@ class GenerativeModel:
         raise NotImplementedError
 
     def _generate(self, n: int, generator: torch.Generator) -> np.ndarray:
-        """Rows in [0, 1] space (probabilities for binary data), float32, on the CPU."""
+        """Rows in the transform's space (probabilities for binary data), float32, on the CPU."""
         raise NotImplementedError
+
+    def _generate_rows(self, n: int, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(rows in the transform's space, label column values or None)``."""
+        return self._generate(n, generator), None
+
+    def restore(self, state: dict, device: str = "cpu") -> None:
+        """Rebuild a trained model from a checkpoint's ``state`` (for sampling; spends no privacy)."""
+        self.kind_, self.n_codes_ = state["kind"], int(state["n_codes"])
+        self.scaler_ = Transform.from_state(state["scaler"])
+        self.device_ = resolve_device(device)
+        self.build()
+        self.set_state(state)
 
     # ---- public API ----------------------------------------------------------------------------
     def fit(self, X, kind: str | None = None, *, seed: int = 0, device: str = "auto", on_event=None):
-        """Train on ``X`` (Dataset, dense or sparse matrix); ``on_event`` sees every engine event."""
-        from ..training import train
+        """Train on ``X`` (Dataset, dense or sparse matrix); ``on_event`` sees every engine event.
 
+        A Dataset whose label is its last column (``Dataset.with_label_column()``) is learned with
+        the label as a class the model conditions on (models with a ``conditional`` option)."""
         if kind is None:
             kind = getattr(X, "kind", "binary")
         if hasattr(X, "codes"):
             self.meta_.setdefault("codes", list(X.codes))
+            name = getattr(X, "label_name", None)
+            if name and list(X.codes)[-1] == name:
+                self.meta_.setdefault("label", name)
         for event in train(self, X, kind=kind, seed=seed, device=device):
             if on_event is not None:
                 on_event(event)
@@ -199,9 +200,13 @@ class GenerativeModel:
         if n < 1:
             raise ConfigError(f"The number of samples must be at least 1; got {n}.")
         gen = torch.Generator().manual_seed(int(seed))
-        P = self._generate(n, gen)
-        return self.scaler_.inverse(P, getattr(self.config, "binary_output", "bernoulli"),
-                                    np.random.default_rng(int(seed) + 1))
+        P, labels = self._generate_rows(n, gen)
+        X = self.scaler_.inverse(P, getattr(self.config, "binary_output", "bernoulli"),
+                                 np.random.default_rng(int(seed) + 1))
+        if labels is None:
+            return X
+        j = int(self.label_["index"])
+        return np.insert(X, j, labels.astype(np.float32), axis=1)
 
     def checkpoint(self, progress: dict | None = None) -> dict:
         return {
@@ -211,8 +216,6 @@ class GenerativeModel:
 
     def save(self, path: str | Path) -> Path:
         """Atomic write of the model (config + weights + vocabulary) to ``path``."""
-        from ..training import atomic_torch_save
-
         return atomic_torch_save(self.checkpoint({"finished": True}), path)
 
     @staticmethod

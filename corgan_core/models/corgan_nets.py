@@ -80,26 +80,41 @@ class Decoder(nn.Module):
         return self.net(z.unsqueeze(-1)).squeeze(1)[:, : self.n_codes] + self.bias
 
 
-class Generator(nn.Module):
-    """Released generator: two residual blocks on z in R^latent (BN eps 1e-3, momentum 0.01)."""
+class ClassEmbedding(nn.Module):
+    """Adds a learned vector per class to the noise (class-conditional generation); no-op without classes."""
 
-    def __init__(self, latent: int = 128):
+    def __init__(self, n_classes: int, dim: int):
         super().__init__()
+        self.embed = nn.Embedding(n_classes, dim) if n_classes else None
+
+    def forward(self, z, y=None):
+        return z if self.embed is None or y is None else z + self.embed(y)
+
+
+class Generator(nn.Module):
+    """Released generator: two residual blocks on z in R^latent (BN eps 1e-3, momentum 0.01); with
+    ``n_classes`` the class's embedding is added to z first."""
+
+    def __init__(self, latent: int = 128, n_classes: int = 0):
+        super().__init__()
+        self.cond = ClassEmbedding(n_classes, latent)
         self.l1, self.b1 = nn.Linear(latent, latent), nn.BatchNorm1d(latent, eps=1e-3, momentum=0.01)
         self.l2, self.b2 = nn.Linear(latent, latent), nn.BatchNorm1d(latent, eps=1e-3, momentum=0.01)
 
-    def forward(self, z):
+    def forward(self, z, y=None):
+        z = self.cond(z, y)
         h = torch.relu(self.b1(self.l1(z))) + z
         return torch.tanh(self.b2(self.l2(h))) + h
 
 
 class MLPCritic(nn.Module):
-    """Released critic: n -> 256 -> 256 -> 256 -> 1, ReLU, no sigmoid; optional minibatch averaging."""
+    """Released critic: n -> 256 -> 256 -> 256 -> 1, ReLU, no sigmoid; optional minibatch averaging.
+    With ``n_cond`` the last ``n_cond`` input columns are the row's one-hot class."""
 
-    def __init__(self, n_codes: int, minibatch_averaging: bool = False, hidden: int = 256):
+    def __init__(self, n_codes: int, minibatch_averaging: bool = False, hidden: int = 256, n_cond: int = 0):
         super().__init__()
         self.mba = minibatch_averaging
-        n_in = 2 * n_codes if minibatch_averaging else n_codes
+        n_in = 2 * (n_codes + n_cond) if minibatch_averaging else n_codes + n_cond
         self.net = nn.Sequential(
             nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
             nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1),
@@ -118,21 +133,23 @@ class ConvCritic(nn.Module):
 
     LAYERS = [(16, 5, 2), (32, 5, 2), (64, 5, 3), (64, 5, 3)]  # cout, k, stride (padding k // 2)
 
-    def __init__(self, n_codes: int, minibatch_averaging: bool = False):
+    def __init__(self, n_codes: int, minibatch_averaging: bool = False, n_cond: int = 0):
         super().__init__()
-        self.mba = minibatch_averaging
+        self.mba, self.n_codes = minibatch_averaging, n_codes
         layers: list[nn.Module] = []
         cin, length = (2 if minibatch_averaging else 1), n_codes
         for cout, k, s in self.LAYERS:
             layers += [nn.Conv1d(cin, cout, k, s, padding=k // 2), nn.LeakyReLU(0.2)]
             cin, length = cout, (length + 2 * (k // 2) - k) // s + 1
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * length, 1))
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.out = nn.Linear(cin * length + n_cond, 1)  # the one-hot class joins the read-out
 
     def forward(self, x):
+        x, cond = x[:, : self.n_codes], x[:, self.n_codes:]
         h = x.unsqueeze(1)
         if self.mba:
             h = torch.cat([h, x.mean(0, keepdim=True).expand_as(x).unsqueeze(1)], dim=1)
-        return self.net(h).squeeze(1)
+        return self.out(torch.cat([self.net(h), cond], 1)).squeeze(1)
 
 
 def init_weights(module: nn.Module) -> None:

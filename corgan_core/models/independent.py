@@ -15,14 +15,15 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .base import EpochResult, GenerativeModel, Phase, Scaler, as_dense, option
+from .base import EpochResult, GenerativeModel, Phase, as_dense, option
+from .transforms import Transform
 
 
 @dataclass(frozen=True)
 class IndependentConfig:
     """Independent-marginals settings; every field is a CLI option."""
 
-    quantiles: int = option(1001, "Continuous data: points of each column's empirical quantile function kept.")
+    quantiles: int = option(1001, "Continuous data: points of each column's empirical quantile function kept.", minimum=2)
 
 
 class Independent(GenerativeModel):
@@ -32,11 +33,11 @@ class Independent(GenerativeModel):
     Config = IndependentConfig
 
     def setup(self, X, kind, seed, device):
-        if self.config.quantiles < 2:
-            raise ConfigError(f"quantiles must be at least 2; got {self.config.quantiles}.")
+        self.validate()
         X = as_dense(X)
         self.kind_, self.n_codes_ = kind, X.shape[1]
-        self.scaler_ = Scaler.fit(X, kind)
+        self.scaler_ = Transform.fit(X, kind, "minmax")
+        self.trained_rows_ = np.arange(len(X))
         self.X_ = X  # only until the one "fit" epoch has summarised it
         self.stats_: dict = {}
         self.meta_["privacy"] = {"dp": False, "note": "No DP: exact per-column marginals of the training rows."}
@@ -66,12 +67,6 @@ class Independent(GenerativeModel):
 
     def set_state(self, state):
         self.stats_ = state["stats"]
-
-    def restore(self, state, device="cpu"):
-        """Rebuild from a checkpoint's state (for sampling)."""
-        self.kind_, self.n_codes_ = state["kind"], int(state["n_codes"])
-        self.scaler_ = Scaler.from_state(state["scaler"])
-        self.set_state(state)
 
     def _generate(self, n, generator):
         if not self.stats_:

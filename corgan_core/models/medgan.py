@@ -18,7 +18,6 @@ covered: the data's shape and, for count/continuous data, each column's range (t
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
 from . import dp
-from .base import EpochResult, GenerativeModel, Phase, Scaler, as_dense, check_choices, option, resolve_device
+from .base import EpochResult, Phase, option
+from .corgan_nets import ClassEmbedding
+from .neural import NeuralModel, NeuralOptions, straight_through
 
 DP_COVERS = ("the autoencoder pretraining and the discriminator (the generator and the decoder's "
              "fine-tuning only see the discriminator, so they are post-processing)")
@@ -36,17 +36,17 @@ _DP = dp.dp_fields(DP_COVERS)
 
 
 @dataclass(frozen=True)
-class MedGANConfig:
+class MedGANConfig(NeuralOptions):
     """medGAN settings (defaults as in the original code); every field is a CLI option."""
 
-    epochs: int = option(1000, "GAN epochs (cap; one epoch = n / batch_size generator steps).")
-    pretrain_epochs: int = option(100, "Autoencoder pretraining epochs (cap; stops once the validation loss stops improving).")
+    epochs: int = option(1000, "GAN epochs (cap; one epoch = n / batch_size generator steps).", minimum=0)
+    pretrain_epochs: int = option(100, "Autoencoder pretraining epochs (cap; stops once the validation loss stops improving).", minimum=0)
     pretrain_patience: int = option(5, "Stop pretraining after this many epochs without validation improvement (0 = never stop early).")
     val_fraction: float = option(0.1, "Share of training rows held back to stop autoencoder pretraining.")
-    batch_size: int = option(1000, "GAN rows per batch (capped at the number of training rows).")
-    ae_batch_size: int = option(100, "Autoencoder pretraining rows per batch.")
-    latent_dim: int = option(128, "Size of the noise vector, the generator's layers and the autoencoder's code.")
-    disc_steps: int = option(2, "Discriminator steps per generator step.")
+    batch_size: int = option(1000, "GAN rows per batch (capped at the number of training rows).", minimum=2)
+    ae_batch_size: int = option(100, "Autoencoder pretraining rows per batch.", minimum=2)
+    latent_dim: int = option(128, "Size of the noise vector, the generator's layers and the autoencoder's code.", minimum=1)
+    disc_steps: int = option(2, "Discriminator steps per generator step.", minimum=1)
     lr: float = option(1e-3, "Adam learning rate (all networks).")
     l2: float = option(1e-3, "L2 regularisation (Adam weight decay) of every network.")
     minibatch_averaging: bool = option(True, "The discriminator sees each record next to the batch mean (as in medGAN).")
@@ -63,13 +63,14 @@ class MedGANConfig:
 class MedGANGenerator(nn.Module):
     """3 residual layers of ``dim``: BatchNorm (decay 0.99), ReLU, the last tanh."""
 
-    def __init__(self, dim: int = 128, layers: int = 3):
+    def __init__(self, dim: int = 128, layers: int = 3, n_classes: int = 0):
         super().__init__()
+        self.cond = ClassEmbedding(n_classes, dim)
         self.linears = nn.ModuleList(nn.Linear(dim, dim, bias=False) for _ in range(layers))
         self.norms = nn.ModuleList(nn.BatchNorm1d(dim, eps=1e-3, momentum=0.01) for _ in range(layers))
 
-    def forward(self, z):
-        h = z
+    def forward(self, z, y=None):
+        h = self.cond(z, y)
         for i, (lin, bn) in enumerate(zip(self.linears, self.norms)):
             act = torch.tanh if i == len(self.linears) - 1 else torch.relu
             h = act(bn(lin(h))) + h
@@ -77,10 +78,11 @@ class MedGANGenerator(nn.Module):
 
 
 class MedGANDiscriminator(nn.Module):
-    def __init__(self, n_codes: int, minibatch_averaging: bool = True):
+    def __init__(self, n_codes: int, minibatch_averaging: bool = True, n_cond: int = 0):
         super().__init__()
         self.mba = minibatch_averaging
-        self.net = nn.Sequential(nn.Linear(2 * n_codes if minibatch_averaging else n_codes, 256), nn.ReLU(),
+        n_in = n_codes + n_cond  # the last n_cond columns: the row's one-hot class
+        self.net = nn.Sequential(nn.Linear(2 * n_in if minibatch_averaging else n_in, 256), nn.ReLU(),
                                  nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 1))
 
     def forward(self, x):  # logits (the sigmoid is in the BCE)
@@ -104,85 +106,64 @@ class MedGANAutoencoder(nn.Module):
         return self.decode_raw(self.encode(x))
 
 
-class MedGAN(GenerativeModel):
+class MedGAN(NeuralModel):
     """medGAN baseline (spec: "Baselines")."""
 
     name = "medgan"
     Config = MedGANConfig
+    DP_COVERS = DP_COVERS
 
-    @property
-    def private(self) -> bool:
-        return dp.dp_enabled(self.config)
-
-    def setup(self, X, kind, seed, device):
+    def build(self):
         c = self.config
-        check_choices(c)
-        dp.check_dp_config(c)
-        if min(c.batch_size, c.ae_batch_size) < 2 or c.epochs < 0 or c.pretrain_epochs < 0 or c.disc_steps < 1:
-            raise ConfigError("batch_size and ae_batch_size must be at least 2, epochs and pretrain_epochs at least 0, disc_steps at least 1.")
-        if self.private and c.minibatch_averaging:
-            raise ConfigError("Minibatch averaging mixes records, so DP-SGD cannot bound one record's "
-                              "influence; set minibatch_averaging to false when DP is on.")
-        X = as_dense(X)
-        self.kind_, self.n_codes_ = kind, X.shape[1]
-        self.device_ = resolve_device(device)
-        self.scaler_ = Scaler.fit(X, kind)
-        S = self.scaler_.transform(X)
-        torch.manual_seed(seed)
         self.ae_ = MedGANAutoencoder(self.n_codes_, c.latent_dim).to(self.device_)
-        self.generator_ = MedGANGenerator(c.latent_dim).to(self.device_)
-        self.disc_ = MedGANDiscriminator(self.n_codes_, c.minibatch_averaging).to(self.device_)
-        if c.output_bias == "frequency" and kind != "count":
-            p = np.full(S.shape[1], 1.0 / S.shape[1] if kind == "binary" else 0.5) if self.private else S.mean(0)
-            p = np.clip(p, 1e-4, 1 - 1e-4)
-            self.ae_.dec.bias.data = torch.from_numpy(np.log(p / (1 - p))).float().to(self.device_)
-        rng = np.random.default_rng(seed)
-        use_val = c.pretrain_patience > 0 and len(S) >= 20 and not self.private
-        n_val = int(round(len(S) * c.val_fraction)) if use_val else 0
-        perm = rng.permutation(len(S))
-        self.data_ = torch.from_numpy(S[perm[n_val:]]).to(self.device_)
-        self.val_ = torch.from_numpy(S[perm[:n_val]]).to(self.device_) if n_val else None
+        self.generator_ = MedGANGenerator(c.latent_dim, n_classes=self.n_classes_).to(self.device_)
+        self.disc_ = MedGANDiscriminator(self.n_codes_, c.minibatch_averaging, self.n_classes_).to(self.device_)
         self.opt_ae_ = torch.optim.Adam(self.ae_.parameters(), lr=c.lr, weight_decay=c.l2)
         self.opt_g_ = torch.optim.Adam(list(self.generator_.parameters()) + list(self.ae_.dec.parameters()),
                                        lr=c.lr, weight_decay=c.l2)
         self.opt_d_ = torch.optim.Adam(self.disc_.parameters(), lr=c.lr, weight_decay=c.l2)
-        self.best_val_, self.bad_epochs_, self.best_ae_ = float("inf"), 0, None
-        self.budget_ = self.ae_private_ = self.d_private_ = None
-        n = len(self.data_)
-        self.bs_, self.ae_bs_ = min(c.batch_size, n), min(c.ae_batch_size, n)
-        if self.private and not getattr(self, "_restoring", False):
-            d_steps = dp.planned_steps(c.epochs, n, self.bs_) * c.disc_steps
-            self.budget_ = dp.PrivacyBudget(c, n, [(self.ae_bs_, dp.planned_steps(c.pretrain_epochs, n, self.ae_bs_)),
-                                                   (self.bs_, d_steps)])
-            self.ae_private_ = dp.PrivateUpdate(self.ae_, self.opt_ae_, self.budget_, self.ae_bs_)
-            self.d_private_ = dp.PrivateUpdate(self.disc_, self.opt_d_, self.budget_, self.bs_)
-        self.meta_["privacy"] = self.privacy_info()
+        self.ae_private_ = self.d_private_ = None
 
-    def privacy_info(self) -> dict:
-        return dp.NO_DP if self.budget_ is None else self.budget_.info(DP_COVERS)
+    def output_bias_param(self):
+        return None if self.kind_ == "count" else self.ae_.dec.bias
+
+    def dp_plan(self, n):
+        c = self.config
+        self.bs_, self.ae_bs_ = min(c.batch_size, n), min(c.ae_batch_size, n)
+        d_steps = dp.planned_steps(c.epochs, n, self.bs_) * c.disc_steps
+        return [(self.ae_bs_, dp.planned_steps(c.pretrain_epochs, n, self.ae_bs_)), (self.bs_, d_steps)]
+
+    def make_private(self):
+        self.ae_private_ = dp.PrivateUpdate(self.ae_, self.opt_ae_, self.budget_, self.ae_bs_)
+        self.d_private_ = dp.PrivateUpdate(self.disc_, self.opt_d_, self.budget_, self.bs_)
+
+    def setup(self, X, kind, seed, device):
+        super().setup(X, kind, seed, device)
+        n, c = len(self.data_), self.config
+        self.bs_, self.ae_bs_ = min(c.batch_size, n), min(c.ae_batch_size, n)
 
     def phases(self):
         return [Phase("pretrain", self.config.pretrain_epochs, "Autoencoder pretraining", samples=False),
                 Phase("gan", self.config.epochs, "GAN training")]
 
     # ---- pieces ---------------------------------------------------------------------------------
-    def _out(self, raw):
-        """Decoder pre-activation -> values in [0, 1] space (ReLU for counts, sigmoid otherwise)."""
-        return torch.relu(raw) if self.kind_ == "count" else torch.sigmoid(raw)
+    def activate(self, raw):
+        """ReLU for counts (as in medGAN), otherwise the shared output (sigmoid or real values)."""
+        return torch.relu(raw) if self.kind_ == "count" else super().activate(raw)
 
-    def _ae_loss(self, x, ae=None):
+    def _ae_loss(self, rows, ae=None):
+        x = self.features(rows)
         raw = (ae or self.ae_)(x)
         if self.kind_ == "binary":
             return F.binary_cross_entropy_with_logits(raw, x, reduction="sum") / len(x)
-        return F.mse_loss(self._out(raw), x, reduction="sum") / len(x)
+        return F.mse_loss(self.activate(raw), x, reduction="sum") / len(x)
 
-    def _fake(self, n):
-        z = torch.randn(n, self.config.latent_dim, device=self.device_)
-        p = self._out(self.ae_.decode_raw(self.generator_(z)))
+    def _fake(self, rows):
+        z = torch.randn(len(rows), self.config.latent_dim, device=self.device_)
+        p = self.activate(self.ae_.decode_raw(self.generator_(z, self.classes(rows))))
         if self.kind_ == "binary" and self.config.disc_input == "straight-through":
-            hard = torch.bernoulli(p.detach())
-            return hard + p - p.detach()
-        return p
+            p = straight_through(p)
+        return self.with_class(p, rows)
 
     def _batches(self, bs, private):
         n = len(self.data_)
@@ -194,12 +175,8 @@ class MedGAN(GenerativeModel):
             for j in range(max(1, n // bs)):
                 yield self.data_[perm[j * bs:(j + 1) * bs]]
 
-    def train_epoch(self, phase, epoch):
-        result = self._pretrain_epoch() if phase == "pretrain" else self._gan_epoch()
-        if self.budget_ is not None:
-            result.losses["epsilon"] = self.budget_.epsilon()
-            self.meta_["privacy"] = self.privacy_info()
-        return result
+    def run_epoch(self, phase, epoch):
+        return self._pretrain_epoch() if phase == "pretrain" else self._gan_epoch()
 
     def _pretrain_epoch(self):
         from torch.func import functional_call
@@ -228,16 +205,7 @@ class MedGAN(GenerativeModel):
         self.ae_.eval()
         with torch.no_grad():
             val = self._ae_loss(self.val_).item()
-        losses["ae_val"] = val
-        if not np.isfinite(self.best_val_) or val < self.best_val_ - 1e-3 * abs(self.best_val_):
-            self.best_val_, self.bad_epochs_ = val, 0
-            self.best_ae_ = copy.deepcopy(self.ae_.state_dict())
-        else:
-            self.bad_epochs_ += 1
-        stop = self.config.pretrain_patience > 0 and self.bad_epochs_ >= self.config.pretrain_patience
-        if stop and self.best_ae_ is not None:
-            self.ae_.load_state_dict(self.best_ae_)
-        return EpochResult(losses, stop=stop)
+        return self.early_stop(losses, val, {"ae": self.ae_})
 
     def _gan_epoch(self):
         c = self.config
@@ -247,16 +215,18 @@ class MedGAN(GenerativeModel):
         batches = self._batches(self.bs_, self.d_private_)
         d_losses, g_losses = [], []
         for _ in range(steps):
+            real = None
             for _ in range(c.disc_steps):
-                d_losses.append(self._disc_step(next(batches)))
-            g_losses.append(self._gen_step())
+                real = next(batches)
+                d_losses.append(self._disc_step(real))
+            g_losses.append(self._gen_step(real))
         d_losses = [d for d in d_losses if np.isfinite(d)]
         return EpochResult({"discriminator": float(np.mean(d_losses)) if d_losses else float("nan"),
                             "generator": float(np.mean(g_losses))})
 
     def _disc_step(self, real):
         with torch.no_grad():
-            fake = self._fake(len(real))
+            fake = self._fake(real)
         if self.d_private_ is not None:
             from torch.func import functional_call
 
@@ -273,10 +243,13 @@ class MedGAN(GenerativeModel):
         self.opt_d_.step()
         return loss.item()
 
-    def _gen_step(self):
+    def _gen_step(self, real):
         for p in self.disc_.parameters():
             p.requires_grad_(False)
-        loss = F.softplus(-self.disc_(self._fake(self.bs_))).mean()  # non-saturating: -log D(G(z))
+        # conditioned: the classes of random training rows (the training shares)
+        rows = self.data_[torch.randint(len(self.data_), (self.bs_,), device=self.device_)] if self.n_classes_ \
+            else self.data_[: self.bs_]
+        loss = F.softplus(-self.disc_(self._fake(rows))).mean()  # non-saturating: -log D(G(z))
         self.opt_g_.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g_.step()
@@ -285,46 +258,20 @@ class MedGAN(GenerativeModel):
         return loss.item()
 
     # ---- state and sampling ---------------------------------------------------------------------
-    def get_state(self):
-        return {
-            "kind": self.kind_, "n_codes": self.n_codes_, "scaler": self.scaler_.state(),
-            "nets": {"ae": self.ae_.state_dict(), "generator": self.generator_.state_dict(),
-                     "disc": self.disc_.state_dict()},
-            "optims": {"ae": self.opt_ae_.state_dict(), "g": self.opt_g_.state_dict(), "d": self.opt_d_.state_dict()},
-            "best_val": self.best_val_, "bad_epochs": self.bad_epochs_, "best_ae": self.best_ae_,
-            "privacy": self.budget_.state() if self.budget_ is not None else None,
-        }
+    def model_state(self):
+        return {"nets": {"ae": self.ae_.state_dict(), "generator": self.generator_.state_dict(),
+                         "disc": self.disc_.state_dict()},
+                "optims": {"ae": self.opt_ae_.state_dict(), "g": self.opt_g_.state_dict(), "d": self.opt_d_.state_dict()}}
 
-    def set_state(self, state):
+    def load_model_state(self, state):
         self.ae_.load_state_dict(state["nets"]["ae"])
         self.generator_.load_state_dict(state["nets"]["generator"])
         self.disc_.load_state_dict(state["nets"]["disc"])
         for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_)):
             if k in state.get("optims", {}):
                 o.load_state_dict(state["optims"][k])
-        self.best_val_ = float(state.get("best_val", float("inf")))
-        self.bad_epochs_ = int(state.get("bad_epochs", 0))
-        self.best_ae_ = state.get("best_ae")
-        if self.budget_ is not None:
-            self.budget_.load(state.get("privacy"))
-            self.meta_["privacy"] = self.privacy_info()
 
-    def restore(self, state, device="cpu"):
-        """Rebuild the networks from a checkpoint's state (for sampling or resuming)."""
-        self._restoring = True
-        try:
-            self.setup(np.zeros((2, int(state["n_codes"])), np.float32), state["kind"], 0, device)
-        finally:
-            self._restoring = False
-        self.scaler_ = Scaler.from_state(state["scaler"])
-        self.set_state(state)
-
-    @torch.no_grad()
-    def _generate(self, n, generator):
+    def decode_noise(self, z, y):
         self.generator_.eval(), self.ae_.eval()
-        out = []
-        for start in range(0, n, 8192):
-            m = min(8192, n - start)
-            z = torch.randn(m, self.config.latent_dim, generator=generator).to(self.device_)
-            out.append(self._out(self.ae_.decode_raw(self.generator_(z))).clamp(0, 1).cpu().numpy())
-        return np.concatenate(out).astype(np.float32)
+        out = self.activate(self.ae_.decode_raw(self.generator_(z, y)))
+        return out if self.scaler_.real_valued else out.clamp(0, 1)

@@ -2,8 +2,11 @@
 
 The decoder's output bias starts at the logit of each code's frequency (spec, "Measured here":
 that reached co-occurrence R^2 0.97 on Diabetes 130-US within minutes); binary records are
-Bernoulli draws from the decoder's probabilities. Count and continuous data are scaled to [0, 1]
-(per-column range) and modelled with the same Bernoulli-likelihood BCE.
+Bernoulli draws from the decoder's probabilities. Count data are scaled to [0, 1] (per-column
+range) and modelled with the same Bernoulli-likelihood BCE. Continuous data are standardised
+(or quantile-transformed) and modelled with a Gaussian likelihood (a learned standard deviation
+per column); a sample is the decoder's mean plus that noise. For a labelled table the VAE is
+conditional (the one-hot class joins the encoder's input and the decoder's code).
 
 Differential privacy (``dp_epsilon`` or ``dp_noise_multiplier``): DP-SGD on the WHOLE VAE (every
 step reads real records), accounted by Opacus. With DP on, the output bias starts from a
@@ -19,22 +22,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
 from . import dp
-from .base import EpochResult, GenerativeModel, Phase, Scaler, as_dense, check_choices, option, resolve_device
+from .base import EpochResult, Phase, option
+from .neural import NeuralModel, NeuralOptions
 
 DP_COVERS = "the whole VAE (encoder and decoder)"
 _DP = dp.dp_fields(DP_COVERS)
 
 
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(NeuralOptions):
     """VAE settings; every field is a CLI option and a dashboard form field."""
 
-    epochs: int = option(300, "Training epochs (one epoch passes every training row once).")
-    batch_size: int = option(512, "Rows per batch (capped at the number of training rows).")
-    hidden: int = option(256, "Width of the encoder's and the decoder's hidden layer.")
-    latent_dim: int = option(128, "Size of the latent code.")
+    epochs: int = option(300, "Training epochs (one epoch passes every training row once).", minimum=0)
+    batch_size: int = option(512, "Rows per batch (capped at the number of training rows).", minimum=2)
+    hidden: int = option(256, "Width of the encoder's and the decoder's hidden layer.", minimum=1)
+    latent_dim: int = option(128, "Size of the latent code.", minimum=1)
     lr: float = option(1e-3, "Adam learning rate.")
     weight_decay: float = option(0.0, "Adam weight decay.")
     kl_weight: float = option(1.0, "Weight of the KL term (1 = the standard VAE bound).")
@@ -48,66 +51,65 @@ class VAEConfig:
 
 
 class VAENet(nn.Module):
-    def __init__(self, n_codes: int, hidden: int, latent: int):
+    """Encoder [x, one-hot] -> (mu, log-variance); decoder [z, one-hot] -> the data's space.
+    ``gaussian``: real-valued outputs with a learned per-column log standard deviation."""
+
+    def __init__(self, n_codes: int, hidden: int, latent: int, n_cond: int = 0, gaussian: bool = False):
         super().__init__()
-        self.enc = nn.Linear(n_codes, hidden)
+        self.n_codes, self.gaussian = n_codes, gaussian
+        self.enc = nn.Linear(n_codes + n_cond, hidden)
         self.mu, self.logvar = nn.Linear(hidden, latent), nn.Linear(hidden, latent)
-        self.dec1, self.dec2 = nn.Linear(latent, hidden), nn.Linear(hidden, n_codes)
+        self.dec1, self.dec2 = nn.Linear(latent + n_cond, hidden), nn.Linear(hidden, n_codes)
+        self.log_std = nn.Parameter(torch.zeros(n_codes)) if gaussian else None
 
-    def decode(self, z):
-        return self.dec2(torch.relu(self.dec1(z)))
+    def decode(self, z, cond):
+        return self.dec2(torch.relu(self.dec1(torch.cat([z, cond], 1))))
 
-    def loss(self, x, eps, kl_weight: float = 1.0):
-        """Mean over the batch of BCE (summed over codes) + KL; ``eps`` is the reparameterisation noise."""
-        h = torch.relu(self.enc(x))
+    def loss(self, rows, eps, kl_weight: float = 1.0):
+        """Mean over the batch of the reconstruction loss (summed over codes) + KL; ``rows`` are
+        ``[x, one-hot]``, ``eps`` is the reparameterisation noise."""
+        x, cond = rows[:, : self.n_codes], rows[:, self.n_codes:]
+        h = torch.relu(self.enc(rows))
         mu, logvar = self.mu(h), self.logvar(h).clamp(-20, 20)
         z = mu + eps * torch.exp(0.5 * logvar)
-        bce = F.binary_cross_entropy_with_logits(self.decode(z), x, reduction="sum")
+        out = self.decode(z, cond)
+        if self.gaussian:
+            log_std = self.log_std.clamp(-7, 3)
+            rec = (0.5 * ((x - out) / log_std.exp()) ** 2 + log_std).sum()
+        else:
+            rec = F.binary_cross_entropy_with_logits(out, x, reduction="sum")
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-        return (bce + kl_weight * kl) / len(x)
+        return (rec + kl_weight * kl) / len(x)
 
-    def forward(self, x, eps, kl_weight: float = 1.0):
-        return self.loss(x, eps, kl_weight)
+    def forward(self, rows, eps, kl_weight: float = 1.0):
+        return self.loss(rows, eps, kl_weight)
 
 
-class VAE(GenerativeModel):
+class VAE(NeuralModel):
     """Variational autoencoder baseline (spec: "Baselines")."""
 
     name = "vae"
     Config = VAEConfig
+    DP_COVERS = DP_COVERS
+    CHUNK = 8192
 
-    @property
-    def private(self) -> bool:
-        return dp.dp_enabled(self.config)
-
-    def setup(self, X, kind, seed, device):
+    def build(self):
         c = self.config
-        check_choices(c)
-        dp.check_dp_config(c)
-        if c.batch_size < 2 or c.epochs < 0 or c.hidden < 1 or c.latent_dim < 1:
-            raise ConfigError("batch_size must be at least 2, epochs at least 0, hidden and latent_dim at least 1.")
-        X = as_dense(X)
-        self.kind_, self.n_codes_ = kind, X.shape[1]
-        self.device_ = resolve_device(device)
-        self.scaler_ = Scaler.fit(X, kind)
-        S = self.scaler_.transform(X)
-        torch.manual_seed(seed)
-        self.net_ = VAENet(self.n_codes_, c.hidden, c.latent_dim).to(self.device_)
-        if c.output_bias == "frequency":
-            p = np.full(S.shape[1], 1.0 / S.shape[1] if kind == "binary" else 0.5) if self.private else S.mean(0)
-            p = np.clip(p, 1e-4, 1 - 1e-4)
-            self.net_.dec2.bias.data = torch.from_numpy(np.log(p / (1 - p))).float().to(self.device_)
-        self.data_ = torch.from_numpy(S).to(self.device_)
+        self.net_ = VAENet(self.n_codes_, c.hidden, c.latent_dim, self.n_classes_,
+                           gaussian=self.scaler_.real_valued).to(self.device_)
         self.opt_ = torch.optim.Adam(self.net_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-        self.budget_ = self.private_ = None
-        n, bs = len(S), min(c.batch_size, len(S))
-        if self.private and not getattr(self, "_restoring", False):
-            self.budget_ = dp.PrivacyBudget(c, n, [(bs, dp.planned_steps(c.epochs, n, bs))])
-            self.private_ = dp.PrivateUpdate(self.net_, self.opt_, self.budget_, bs)
-        self.meta_["privacy"] = self.privacy_info()
+        self.private_ = None
 
-    def privacy_info(self) -> dict:
-        return dp.NO_DP if self.budget_ is None else self.budget_.info(DP_COVERS)
+    def output_bias_param(self):
+        return self.net_.dec2.bias
+
+    def dp_plan(self, n):
+        bs = min(self.config.batch_size, n)
+        return [(bs, dp.planned_steps(self.config.epochs, n, bs))]
+
+    def make_private(self):
+        bs = min(self.config.batch_size, len(self.data_))
+        self.private_ = dp.PrivateUpdate(self.net_, self.opt_, self.budget_, bs)
 
     def phases(self):
         return [Phase("train", self.config.epochs, "Training")]
@@ -117,7 +119,7 @@ class VAE(GenerativeModel):
 
         return functional_call(self.net_, params, (x.unsqueeze(0), eps.unsqueeze(0), self.config.kl_weight))
 
-    def train_epoch(self, phase, epoch):
+    def run_epoch(self, phase, epoch):
         c = self.config
         self.net_.train()
         n = len(self.data_)
@@ -129,9 +131,7 @@ class VAE(GenerativeModel):
                 loss = self.private_.step(self._loss_one, x, eps)
                 if np.isfinite(loss):
                     total, count = total + loss, count + 1
-            losses = {"loss": total / max(count, 1), "epsilon": self.budget_.epsilon()}
-            self.meta_["privacy"] = self.privacy_info()
-            return EpochResult(losses)
+            return EpochResult({"loss": total / max(count, 1)})
         bs = min(c.batch_size, n)
         perm = torch.randperm(n, device=self.device_)
         for i in range(max(1, n // bs)):
@@ -143,35 +143,24 @@ class VAE(GenerativeModel):
             total, count = total + loss.item(), count + 1
         return EpochResult({"loss": total / count})
 
-    def get_state(self):
-        return {"kind": self.kind_, "n_codes": self.n_codes_, "scaler": self.scaler_.state(),
-                "net": self.net_.state_dict(), "optim": self.opt_.state_dict(),
-                "privacy": self.budget_.state() if self.budget_ is not None else None}
+    def model_state(self):
+        return {"net": self.net_.state_dict(), "optim": self.opt_.state_dict()}
 
-    def set_state(self, state):
+    def load_model_state(self, state):
         self.net_.load_state_dict(state["net"])
         if "optim" in state:
             self.opt_.load_state_dict(state["optim"])
-        if self.budget_ is not None:
-            self.budget_.load(state.get("privacy"))
-            self.meta_["privacy"] = self.privacy_info()
 
-    def restore(self, state, device="cpu"):
-        """Rebuild the network from a checkpoint's state (for sampling or resuming)."""
-        self._restoring = True  # a model that only samples spends no privacy
-        try:
-            self.setup(np.zeros((2, int(state["n_codes"])), np.float32), state["kind"], 0, device)
-        finally:
-            self._restoring = False
-        self.scaler_ = Scaler.from_state(state["scaler"])
-        self.set_state(state)
+    def noise_dim(self):
+        return self.config.latent_dim + (self.n_codes_ if self.net_.gaussian else 0)
 
-    @torch.no_grad()
-    def _generate(self, n, generator):
+    def decode_noise(self, z, y):
         self.net_.eval()
-        out = []
-        for start in range(0, n, 8192):
-            m = min(8192, n - start)
-            z = torch.randn(m, self.config.latent_dim, generator=generator).to(self.device_)
-            out.append(torch.sigmoid(self.net_.decode(z)).cpu().numpy())
-        return np.concatenate(out).astype(np.float32)
+        z, noise = z[:, : self.config.latent_dim], z[:, self.config.latent_dim:]
+        cond = torch.zeros(len(z), self.n_classes_, device=z.device)
+        if y is not None:
+            cond[torch.arange(len(z)), y] = 1.0
+        out = self.net_.decode(z, cond)
+        if self.net_.gaussian:
+            return out + noise * self.net_.log_std.clamp(-7, 3).exp()
+        return torch.sigmoid(out)
