@@ -111,6 +111,8 @@ def _cmd_data(args) -> int:
     print(f"  codes per patient: mean {c['mean']:.2f}, median {c['median']:.0f}, range {c['min']}-{c['max']}")
     for t in s["top_codes"]:
         print(f"  {t['code']:>10s}  {t['frequency']:6.1%}  {t['title']}")
+    for w in s.get("warnings") or []:
+        print(f"  warning: {w}")
     return 0
 
 

@@ -51,6 +51,8 @@ with widgets.guarded("Loading the data"):
     ds = state.current_dataset()
     info = ds.summary(top=15)
     st.subheader(f"In use: {state.data_choice()['label']}")
+    for note in info.get("warnings") or []:
+        st.warning(note, icon=":material/warning:")
     noun = "Columns" if ds.kind == "continuous" else "Codes"
     c = st.columns(4)
     c[0].metric("Patients", f"{info['patients']:,}")

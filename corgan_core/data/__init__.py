@@ -16,6 +16,7 @@ from .ehr import find_file, load_eicu, load_mimic3, load_mimic4
 from .matrix import load_npy, load_npz, load_table, refuse_pickle
 from .omop import DEMO_SOURCE, demo_path, load_demo, load_omop
 from .options import DataOptions
+from .synthea import conditions_file, is_synthea_conditions, load_synthea
 from .tables import CODE_NAMES, guess_code_cols, guess_patient_col, load_long, load_wide_codes
 from ._build import check_options, with_overrides
 from ._io import PARQUET, PICKLES, TEXT, clean, fail, find_column, read_columns, read_table, split_member, split_names, suffix
@@ -39,6 +40,7 @@ LOADERS = {
     "long": load_long,
     "wide-codes": load_wide_codes,
     "omop": load_omop,
+    "synthea": load_synthea,
     "demo": _demo,
 }
 """Source name -> ``loader(path, options) -> Dataset``."""
@@ -55,10 +57,12 @@ def _detect_folder(p: Path) -> str:
         return "mimic4"
     if find_file(p, "diagnosis.csv", "diagnosis.csv.gz") is not None:
         return "eicu"
+    if conditions_file(p) is not None:
+        return "synthea"
     found = sorted(x.name for x in p.iterdir())
     shown = ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
     raise fail(f"The folder {p} holds none of the expected tables: DIAGNOSES_ICD.csv (MIMIC-III), "
-               f"hosp/diagnoses_icd.csv.gz (MIMIC-IV) or diagnosis.csv.gz (eICU) (found: {shown or 'nothing'})")
+               f"hosp/diagnoses_icd.csv.gz (MIMIC-IV), diagnosis.csv.gz (eICU) or conditions.csv (Synthea) (found: {shown or 'nothing'})")
 
 
 def _detect_table(path: str, options: DataOptions) -> str:
@@ -72,6 +76,8 @@ def _detect_table(path: str, options: DataOptions) -> str:
         return "mimic4"
     if {"patientunitstayid", "icd9code"} <= low:
         return "eicu"
+    if is_synthea_conditions(cols):
+        return "synthea"
     if options.count_col or (options.patient_col and options.code_cols):
         return "long"
     if guess_code_cols(cols) and (options.patient_col or guess_patient_col(cols)):
@@ -142,7 +148,7 @@ def load(path: str | Path, options: DataOptions = DataOptions(), **overrides) ->
         raise fail(f"File or folder not found: {p}")
     loader = LOADERS[source]
     try:
-        if p.is_dir() and source not in ("mimic3", "mimic4", "eicu"):
+        if p.is_dir() and source not in ("mimic3", "mimic4", "eicu", "synthea"):
             raise fail(f"{p} is a folder; source {source} reads a single file")
         return loader(path, options)
     except DataError:

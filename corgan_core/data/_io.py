@@ -44,6 +44,14 @@ def suffix(path: str | Path) -> str:
     return Path(name).suffix
 
 
+def blank_warning(file: str, blank: int, total: int, col: str, what: str = "rows") -> str | None:
+    """The sentence a Dataset carries when ``blank`` of ``total`` rows had no code (None when none)."""
+    if not blank:
+        return None
+    return (f"{blank:,} of {total:,} {what} of {file} have no code in column {col!r} and were left out "
+            f"({100.0 * blank / max(total, 1):.1f}%).")
+
+
 def list_names(names, limit: int = 12) -> str:
     names = [str(n) for n in names]
     shown = ", ".join(names[:limit])

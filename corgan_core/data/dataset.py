@@ -33,6 +33,7 @@ class Dataset:
     labels: np.ndarray | None = None
     label_name: str | None = None
     source: str = ""
+    warnings: list = field(default_factory=list)  # sentences about what the loader left out
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -101,6 +102,7 @@ class Dataset:
                 for i in order
             ],
             "label": self.label_name,
+            "warnings": list(self.warnings),
         }
 
     def take(self, rows) -> "Dataset":
@@ -110,7 +112,7 @@ class Dataset:
             X=self.X[rows], codes=list(self.codes),
             patient_ids=[self.patient_ids[i] for i in rows], kind=self.kind,
             titles=self.titles, labels=None if self.labels is None else self.labels[rows],
-            label_name=self.label_name, source=self.source,
+            label_name=self.label_name, source=self.source, warnings=list(self.warnings),
         )
 
     def label_foldable(self) -> bool:

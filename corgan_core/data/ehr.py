@@ -16,7 +16,7 @@ from .dataset import Dataset
 from .icd import VERSIONS, check_grouping, group_series, grouped_titles, icd_sort_key
 from .options import DataOptions
 from ._build import build_sparse, ehr_kind
-from ._io import Table, fail, list_names, read_columns, read_table, resolve_columns
+from ._io import Table, blank_warning, fail, list_names, read_columns, read_table, resolve_columns
 
 _EICU_ICD9 = re.compile(r"^(?:\d{3}|V\d{2}|E\d{3})(?:\.\d{1,2})?$")
 _EICU_PROC = re.compile(r"^\d{1,2}\.\d+$")  # ICD-9 procedure codes such as 31.1 (tracheostomy)
@@ -84,15 +84,21 @@ def load_mimic3(path: str | Path, options: DataOptions = DataOptions()) -> Datas
     t, (subj, hadm, code) = _read(file, ["SUBJECT_ID", "HADM_ID", "ICD9_CODE"], "MIMIC-III diagnoses")
     _check_filled(t, subj)
     df = t.df[t.df[code].notna() & (t.df[code].str.strip() != "")]
+    notes = [blank_warning(str(file), len(t.df) - len(df), len(t.df), code)]
     codes = group_series(df[code], "9", grouping)
     enc = _encounters(df[hadm])
     titles = {}
     tfile = find_file(file.parent, "D_ICD_DIAGNOSES.csv", "D_ICD_DIAGNOSES.csv.gz")
     if tfile is not None:
         titles = _titles(tfile, ["ICD9_CODE"], None, grouping, set(codes))
-    return build_sparse(df[subj], codes, kind=kind, file=str(file), source=str(path),
-                        encounters=enc if kind == "count" else None,
-                        min_count=options.min_count, titles=titles)
+    return _noted(build_sparse(df[subj], codes, kind=kind, file=str(file), source=str(path),
+                               encounters=enc if kind == "count" else None,
+                               min_count=options.min_count, titles=titles), notes)
+
+
+def _noted(ds: Dataset, notes: list) -> Dataset:
+    ds.warnings.extend(n for n in notes if n)
+    return ds
 
 
 def _titles(tfile: Path, code_col: list[str], version_col: str | None, grouping: str,
@@ -124,17 +130,24 @@ def load_mimic4(path: str | Path, options: DataOptions = DataOptions()) -> Datas
                                        "MIMIC-IV diagnoses")
     _check_filled(t, subj)
     df = t.df[t.df[code].notna() & (t.df[code].str.strip() != "")]
+    notes = [blank_warning(str(file), len(t.df) - len(df), len(t.df), code)]
+    if df.empty:
+        raise fail(f"{file} yields an empty matrix: every row's {code!r} is blank")
     v = df[ver].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
     bad = ~v.isin(["9", "10"])
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
-        raise fail(f"{t.file} has ICD version {df[ver].iloc[i]!r} at {t.row(df.index[i])}, column "
-                   f"{ver!r}; expected 9 or 10")
+        raw = df[ver].iloc[i]
+        what = "no ICD version" if raw is None or str(raw).strip() in ("", "nan") else f"the ICD version {str(raw).strip()!r}"
+        raise fail(f"{t.file} has {what} at {t.row(df.index[i])}, column {ver!r}; every diagnosis needs "
+                   f"9 or 10 there, so fix or remove that row")
     if options.icd_version != "both":
         keep = v == options.icd_version
+        other = "10" if options.icd_version == "9" else "9"
+        if not keep.any():
+            raise fail(f"{file} yields an empty matrix: it holds no ICD-{options.icd_version} codes, only "
+                       f"ICD-{other}; use icd_version {other} or both (--icd-version)")
         df, v = df[keep], v[keep]
-    if df.empty:
-        raise fail(f"{file} yields an empty matrix: no ICD-{options.icd_version} codes were found")
     codes = group_series(df[code], v, grouping, prefix=True)
     enc = _encounters(df[hadm])
     titles = {}
@@ -142,9 +155,9 @@ def load_mimic4(path: str | Path, options: DataOptions = DataOptions()) -> Datas
     if tfile is not None:
         titles = _titles(tfile, ["icd_code"], "icd_version", grouping, set(codes),
                          versions=("9", "10"), prefix=True)
-    return build_sparse(df[subj], codes, kind=kind, file=str(file), source=str(path),
-                        encounters=enc if kind == "count" else None,
-                        min_count=options.min_count, titles=titles)
+    return _noted(build_sparse(df[subj], codes, kind=kind, file=str(file), source=str(path),
+                               encounters=enc if kind == "count" else None,
+                               min_count=options.min_count, titles=titles), notes)
 
 
 def load_eicu(path: str | Path, options: DataOptions = DataOptions()) -> Dataset:
@@ -165,6 +178,7 @@ def load_eicu(path: str | Path, options: DataOptions = DataOptions()) -> Dataset
                                "eICU diagnoses")
     _check_filled(t, stay)
     df = t.df[t.df[icd].notna() & (t.df[icd].str.strip() != "")]
+    notes = [blank_warning(str(file), len(t.df) - len(df), len(t.df), icd, "diagnosis rows")]
     tok = df[icd].str.split(",").explode().str.strip().str.upper()
     tok = tok[tok != ""]
     is9 = tok.str.match(_EICU_ICD9.pattern)
@@ -172,7 +186,9 @@ def load_eicu(path: str | Path, options: DataOptions = DataOptions()) -> Dataset
     ten = options.icd_version == "10"
     tok = tok[~is9 & ~is_proc] if ten else tok[is9]
     if tok.empty:
-        raise fail(f"{file} yields an empty matrix: no ICD-{'10' if ten else '9'} codes were found")
+        other = "9" if ten else "10"
+        raise fail(f"{file} yields an empty matrix: no ICD-{'10' if ten else '9'} codes were found in column "
+                   f"{icd!r}; try icd_version {other} (--icd-version)")
     codes = group_series(tok, "10" if ten else "9", grouping, prefix=ten)
     stays = df.loc[tok.index, stay]
     patients = stays
@@ -185,8 +201,8 @@ def load_eicu(path: str | Path, options: DataOptions = DataOptions()) -> Dataset
         patients = stays.str.strip().map(mapping)
         if patients.isna().any():
             i = patients.isna().to_numpy().nonzero()[0][0]
-            raise fail(f"{t.file} has ICU stay {stays.iloc[i]!r} at {t.row(stays.index[i])} that "
-                       f"{pfile} does not list")
+            raise fail(f"{t.file} has an ICU stay at {t.row(stays.index[i])} that {pfile} does not list "
+                       f"({int(patients.isna().sum()):,} of its codes are affected)")
     titles = {}
     if dstr is not None:
         ds = df.loc[tok.index, dstr]
@@ -194,7 +210,7 @@ def load_eicu(path: str | Path, options: DataOptions = DataOptions()) -> Dataset
         frame["t"] = frame["t"].str.split("|").str[-1].str.strip()
         top = frame.groupby("c")["t"].agg(lambda s: s.value_counts().index[0])
         titles = top.to_dict()
-    return build_sparse(patients, codes, kind=kind, file=str(file), source=str(path),
-                        encounters=stays if kind == "count" else None,
-                        sort_key=partial(icd_sort_key, version=10 if ten else 9),
-                        min_count=options.min_count, titles=titles)
+    return _noted(build_sparse(patients, codes, kind=kind, file=str(file), source=str(path),
+                               encounters=stays if kind == "count" else None,
+                               sort_key=partial(icd_sort_key, version=10 if ten else 9),
+                               min_count=options.min_count, titles=titles), notes)

@@ -276,7 +276,9 @@ def _numeric_frame(t, vals: pd.DataFrame) -> np.ndarray:
         out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     if first is not None:
         i, c, v = first
-        raise fail(f"{t.file} has the non-numeric value {clean(v, 40)!r} at {t.row(i)}, column {c!r}")
+        raise fail(f"{t.file} has the non-numeric value {clean(v, 40)!r} at {t.row(i)}, column {c!r}, so it is "
+                   f"not a wide numeric table; if it holds (patient, code) rows, load it with source long "
+                   f"and name its columns (--patient-col, --code-cols)")
     return out
 
 
@@ -294,7 +296,7 @@ def _ids(t, df: pd.DataFrame, id_col: str | None) -> list[str]:
         first = ids[dup].iloc[0]
         rows = (ids == first).to_numpy().nonzero()[0]
         shown = ", ".join(str(r + 1) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
-        raise fail(f"{t.file} has the id {clean(first, 40)!r} more than once in column {id_col!r} "
+        raise fail(f"{t.file} has one id more than once in column {id_col!r} "
                    f"(rows {shown}); each patient needs one row")
     return ids.tolist()
 

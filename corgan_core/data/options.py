@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SOURCES = ("auto", "npz", "npy", "csv", "parquet", "mimic3", "mimic4", "eicu", "long", "wide-codes", "omop", "demo")
+SOURCES = ("auto", "npz", "npy", "csv", "parquet", "mimic3", "mimic4", "eicu", "long", "wide-codes", "omop", "synthea", "demo")
 
 
 @dataclass(frozen=True)
 class DataOptions:
     """Options for :func:`corgan_core.data.load`. Field metadata ``help`` feeds CLI and forms."""
 
-    source: str = field(default="auto", metadata={"help": "Loader: auto, npz, npy, csv, parquet, mimic3, mimic4, eicu, long, wide-codes, omop, demo.", "choices": SOURCES})
+    source: str = field(default="auto", metadata={"help": "Loader: auto, npz, npy, csv, parquet, mimic3, mimic4, eicu, long, wide-codes, omop, synthea, demo.", "choices": SOURCES})
     kind: str = field(default="auto", metadata={"help": "auto (diagnosis codes: binary; a numeric matrix: inferred from its values), binary (code present), count (admissions with the code) or continuous (wide numeric tables).", "choices": ("auto", "binary", "count", "continuous")})
-    grouping: str = field(default="3digit", metadata={"help": "ICD-9 grouping: 3digit (E-codes keep 4, as medGAN) or none.", "choices": ("3digit", "none")})
+    grouping: str = field(default="3digit", metadata={"help": "ICD grouping: 3digit (ICD-9 and ICD-10 codes cut to their first 3 characters, ICD-9 E-codes to 4, as medGAN) or none (codes kept whole).", "choices": ("3digit", "none")})
     min_count: int = field(default=1, metadata={"help": "Drop codes seen in fewer than this many patients."})
     icd_version: str = field(default="both", metadata={"help": "MIMIC-IV / eICU: keep ICD 9, 10 or both (version kept in the code name).", "choices": ("both", "9", "10")})
     patient_col: str = field(default="", metadata={"help": "Patient id column of a long or wide-codes table (blank = guess)."})

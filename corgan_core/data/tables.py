@@ -18,7 +18,8 @@ from .dataset import Dataset
 from .icd import check_grouping, group_series, is_missing
 from .options import DataOptions
 from ._build import build_sparse, ehr_kind
-from ._io import Table, clean, fail, find_column, read_columns, read_table, resolve_columns, split_names
+from ._io import (Table, blank_warning, clean, fail, find_column, list_names, read_columns, read_table,
+                  resolve_columns, split_names)
 
 PATIENT_NAMES = ("patient_nbr", "patient_id", "patient", "subject_id", "person_id", "pid", "id")
 CODE_NAMES = ("code", "icd_code", "icd9_code", "icd10_code", "icd", "diagnosis", "concept_id", "dx")
@@ -56,49 +57,68 @@ def _version(options: DataOptions) -> str:
     return "10" if options.icd_version == "10" else "auto"
 
 
+def _name_hint(cols, file: str, what: str) -> str:
+    return (f"{file} has no column named like {what} (columns found: {list_names(cols)}); name the columns "
+            f"with patient_col, code_cols and count_col (CLI: --patient-col, --code-cols, --count-col) "
+            f"and use source long")
+
+
+def _long_columns(cols: list[str], options: DataOptions, file: str) -> tuple[str, str, str | None]:
+    """(patient, code, count) columns: named by the options, else guessed from their names only.
+
+    A column is never taken for being first or left over (a renamed code column once loaded START
+    dates as codes), except the one other column of a two-column table.
+    """
+    names = split_names(options.code_cols)
+    if len(names) > 1:
+        raise fail(f"A long table takes one code column, but {len(names)} were named for {file} "
+                   f"({options.code_cols}); use source wide-codes for several code columns")
+    pcol = resolve_columns(cols, [options.patient_col], file, "the patient id")[0] if options.patient_col \
+        else guess_patient_col(cols)
+    ccol = resolve_columns(cols, names, file, "the codes")[0] if names else None
+    if ccol is None:
+        ccol = next((find_column([c for c in cols if c != pcol], n) for n in CODE_NAMES
+                     if find_column([c for c in cols if c != pcol], n)), None)
+    if pcol is None and ccol is not None and len(cols) == 2:
+        pcol = next(c for c in cols if c != ccol)
+    if ccol is None and pcol is not None and len(cols) == 2:
+        ccol = next(c for c in cols if c != pcol)
+    if pcol is None:
+        raise fail(_name_hint(cols, file, "a patient id (patient, patient_id, subject_id, person_id)"))
+    if ccol is None or ccol == pcol:
+        raise fail(_name_hint(cols, file, "a code (code, icd_code, diagnosis, dx)"))
+    cntcol = None
+    if options.count_col:
+        cntcol = resolve_columns(cols, [options.count_col], file, "the counts")[0]
+    else:
+        rest = [c for c in cols if c not in (pcol, ccol)]
+        cntcol = next((find_column(rest, n) for n in COUNT_NAMES if find_column(rest, n)), None)
+    return pcol, ccol, cntcol
+
+
 def load_long(path: str | Path, options: DataOptions = DataOptions()) -> Dataset:
-    """A long table: one (patient, code[, count]) per row; columns guessed when not named."""
+    """A long table: one (patient, code[, count]) per row; columns guessed only from their names."""
     file = str(path)
     kind = ehr_kind(options, file)
     grouping = check_grouping(options.grouping)
     version = _version(options)
     cols = read_columns(path)
-    if options.patient_col:
-        pcol = resolve_columns(cols, [options.patient_col], file, "the patient id")[0]
-    else:
-        pcol = guess_patient_col(cols) or cols[0]
-    names = split_names(options.code_cols)
-    if len(names) > 1:
-        raise fail(f"A long table takes one code column, but {len(names)} were named for {file} "
-                   f"({options.code_cols}); use source wide-codes for several code columns")
-    ccol = cntcol = None
-    if options.count_col:
-        cntcol = resolve_columns(cols, [options.count_col], file, "the counts")[0]
-    if names:
-        ccol = resolve_columns(cols, names, file, "the codes")[0]
-    rest = [c for c in cols if c not in (pcol, ccol, cntcol)]
-    if ccol is None:
-        ccol = next((find_column(rest, n) for n in CODE_NAMES if find_column(rest, n)), None)
-        ccol = ccol or (rest[0] if rest else None)
-        rest = [c for c in rest if c != ccol]
-    if ccol is None:
-        raise fail(f"{file} has no code column besides the patient column {pcol!r} "
-                   f"(columns found: {', '.join(cols)})")
-    if cntcol is None and not options.count_col:
-        cntcol = next((find_column(rest, n) for n in COUNT_NAMES if find_column(rest, n)), None)
-        if cntcol is None and len(cols) == 3 and len(rest) == 1:
-            cntcol = rest[0]
+    pcol, ccol, cntcol = _long_columns(cols, options, file)
     use = [pcol, ccol] + ([cntcol] if cntcol else [])
     t = read_table(path, usecols=use, dtype=str)
     t.df = t.df.reset_index(drop=True)
     _check_patients(t, pcol)
-    df = t.df[~_missing_mask(t.df[ccol])]
+    blank = _missing_mask(t.df[ccol])
+    df = t.df[~blank]
     counts = None
     if cntcol:
         counts = _numeric_counts(t, df, cntcol)
     codes = group_series(df[ccol], version, grouping, prefix=False)
-    return build_sparse(df[pcol], codes, kind=kind, file=file, source=file, counts=counts,
-                        min_count=options.min_count)
+    ds = build_sparse(df[pcol], codes, kind=kind, file=file, source=file, counts=counts,
+                      min_count=options.min_count)
+    note = blank_warning(file, int(blank.sum()), len(blank), ccol)
+    ds.warnings.extend([note] if note else [])
+    return ds
 
 
 def _numeric_counts(t: Table, df: pd.DataFrame, col: str) -> pd.Series:

@@ -105,7 +105,7 @@ class Run:
             "data": {"path": str(data_path), "options": asdict(data_options), "sha256": ds.sha256(),
                      "label": ds.label_name if ds.labels is not None else None,
                      "patients": ds.n_patients, "codes": ds.n_codes, "kind": ds.kind,
-                     "source": ds.source},
+                     "source": ds.source, "warnings": list(ds.warnings)},
             "settings": asdict(settings), "split": {"seed": sp.seed, "holdout": sp.holdout_fraction,
                                                    "train": len(sp.train), "holdout_rows": len(sp.holdout)},
             "versions": _versions(),
