@@ -4,7 +4,8 @@ import streamlit as st
 st.set_page_config(page_title="corGAN studio", page_icon=":material/health_and_safety:", layout="wide")
 
 PAGES = [
-    st.Page("../pages/data.py", title="Data", icon=":material/table_view:", default=True),
+    st.Page("../pages/home.py", title="Start", icon=":material/home:", default=True),
+    st.Page("../pages/data.py", title="Data", icon=":material/table_view:"),
     st.Page("../pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("../pages/fidelity.py", title="Fidelity", icon=":material/compare:"),
     st.Page("../pages/privacy.py", title="Privacy", icon=":material/shield_lock:"),

@@ -13,7 +13,7 @@ from corgan_core.runs.views import phases, progress, run_row
 from . import charts, state
 
 log = logging.getLogger("corgan.dashboard")
-PAGES = {"data": "../pages/data.py", "train": "../pages/train.py", "fidelity": "../pages/fidelity.py",
+PAGES = {"home": "../pages/home.py", "data": "../pages/data.py", "train": "../pages/train.py", "fidelity": "../pages/fidelity.py",
          "privacy": "../pages/privacy.py", "runs": "../pages/runs.py", "export": "../pages/export.py"}
 
 
@@ -90,19 +90,28 @@ def _monitor_body(run: Run, was_active: bool) -> None:
     if was_active and status["status"] not in ACTIVE:
         st.rerun()  # show the finished state and stop polling
     phase = p["phase_label"]
+    finished = (f"Stopped on its time limit ({_fmt_s(p['time_budget_s'])}) after epoch {p['epoch']} of "
+                f"{p['epochs']} of {phase.lower()}" if p["time_limited"] else "Finished")
     text = {"queued": "Starting (loading the data and the model)...",
             "running": f"{phase}: epoch {p['epoch']} of {p['epochs']}",
-            "finished": "Finished", "stopped": "Stopped (resume continues from the last epoch)",
+            "finished": finished, "stopped": "Stopped (resume continues from the last epoch)",
             "died": "The training process ended unexpectedly (resume continues from the last epoch)",
             "failed": "Failed"}.get(status["status"], status["status"])
-    st.progress(p["fraction"], text=f"{text} - {p['fraction']:.0%}")
+    if status["status"] == "running" and p["evaluation"] is not None:
+        st.progress(p["evaluation"], text=f"Training done; evaluating the synthetic patients (fidelity and "
+                                          f"privacy, once for this run) - {p['evaluation']:.0%}")
+    else:
+        st.progress(p["fraction"], text=f"{text} - {p['fraction']:.0%}")
+    if p["evaluation_error"]:
+        st.info(f"No evaluation report was made when training ended: {p['evaluation_error']}")
     c = st.columns(4)
     c[0].metric("Status", status["status"])
     c[1].metric("Epoch", f"{p['epoch']} / {p['epochs']}" if p["epochs"] else "-", help=f"Phase: {phase}")
     c[2].metric("Speed", f"{p['seconds_per_epoch']:.1f} s/epoch" if p["seconds_per_epoch"] else "-")
     c[3].metric("Time left" if status["status"] in ACTIVE else "Elapsed",
                 _fmt_s(p["eta_s"]) if status["status"] in ACTIVE else _fmt_s(p["elapsed_s"]),
-                help="Estimated from the last epochs; pretraining may stop early.")
+                help="Estimated from the last epochs of this phase, and never past the time limit; "
+                     "pretraining may stop early. Elapsed counts every attempt of a resumed run.")
     if p["warning"]:
         st.warning(f"Samples look degenerate: {p['warning']}", icon=":material/warning:")
     if status["status"] == "failed" and p["error"]:

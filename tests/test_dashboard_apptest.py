@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from corgan_core.runs import Run, TrainSettings, list_runs
+from corgan_core.runs.settings import QUICK_EPOCHS
 
 from conftest import REPO_ROOT, require_data
 
@@ -22,12 +23,22 @@ TINY = {"epochs": 2, "pretrain_epochs": 1}  # a few seconds on the demo data
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def open_app(page: str | None = None):
+def open_app(page: str | None = "data"):
+    """The app (it opens on the Start page), then ``page`` unless None."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=180).run()
     if page is not None:
         at.switch_page(f"../pages/{page}.py").run()
+    return at
+
+
+def open_train_on_the_omop_demo():
+    """The Train page with the small Eunomia demo chosen (training tests stay quick)."""
+    at = open_app("data")
+    one(at.radio, "Demo").set_value("demo").run()
+    one(at.button, "Use this data").click().run()
+    at.switch_page("../pages/train.py").run()
     return at
 
 
@@ -82,6 +93,15 @@ def finished(trained, runs_dir) -> Run:
 
 
 # ---- Data ----------------------------------------------------------------------------------------
+def test_app_opens_on_a_start_page_that_names_the_steps_and_the_demo():
+    at = open_app(None)
+    ok(at)
+    assert at.title[0].value == "corGAN studio"
+    text = " ".join(m.value for m in at.markdown)
+    for step in ("1. Data", "2. Train", "3. Fidelity", "4. Privacy", "Diabetes 130-US", "Export"):
+        assert step in text or step in " ".join(c.value for c in at.caption), step
+
+
 def test_app_opens_on_the_demo_data():
     at = open_app()
     ok(at)
@@ -217,7 +237,7 @@ def test_train_form_is_built_from_the_registry_configs():
 
     at = open_app("train")
     ok(at)
-    assert one(at.toggle, "Quick demo (a few epochs, under a minute on a laptop CPU)").value is True
+    assert one(at.toggle, "Quick demo").value is True
     assert sorted(one(at.selectbox, "Model").options) == sorted(REGISTRY)
     assert "cpu" in one(at.selectbox, "Device").options
     for name in REGISTRY:
@@ -231,8 +251,8 @@ def test_train_form_is_built_from_the_registry_configs():
     from corgan_core.models.corgan import CorGANConfig
 
     assert one(at.number_input, "batch size").value == CorGANConfig().batch_size
-    assert one(at.number_input, "epochs").value == 6
-    one(at.toggle, "Quick demo (a few epochs, under a minute on a laptop CPU)").set_value(False).run()
+    assert one(at.number_input, "epochs").value == QUICK_EPOCHS["epochs"]
+    one(at.toggle, "Quick demo").set_value(False).run()
     assert one(at.number_input, "epochs").value == CorGANConfig().epochs
 
 
@@ -246,7 +266,7 @@ def test_train_bad_option_shows_an_error_and_creates_no_run(runs_dir):
 
 
 def test_train_start_poll_and_finish(runs_dir):
-    at = open_app("train")
+    at = open_train_on_the_omop_demo()
     one(at.number_input, "epochs").set_value(TINY["epochs"]).run()
     one(at.number_input, "pretrain epochs").set_value(TINY["pretrain_epochs"]).run()
     one(at.button, "Start training").click().run()
@@ -265,7 +285,7 @@ def test_train_start_poll_and_finish(runs_dir):
 
 
 def test_train_another_registry_model_and_follow_the_new_run(finished, runs_dir):
-    at = open_app("train")
+    at = open_train_on_the_omop_demo()
     assert one(at.selectbox, "Run shown").value == finished.id
     one(at.selectbox, "Model").set_value("independent").run()
     one(at.button, "Start training").click().run()
@@ -300,8 +320,8 @@ def test_epsilon_is_plotted_and_judged_when_dp_was_used(finished):
 
 
 def test_train_stop_and_resume_buttons(runs_dir):
-    at = open_app("train")
-    one(at.toggle, "Quick demo (a few epochs, under a minute on a laptop CPU)").set_value(False).run()
+    at = open_train_on_the_omop_demo()
+    one(at.toggle, "Quick demo").set_value(False).run()
     one(at.button, "Start training").click().run()
     (run,) = list_runs(runs_dir)
     at.run()

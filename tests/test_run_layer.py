@@ -155,3 +155,36 @@ def test_the_data_page_and_run_views_load_without_torch():
             "corgan_core.runs.views, corgan_core.runs.products; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_time_limited_run_says_it_stopped_on_time_and_how_far_it_got(tmp_path):
+    run = _run(tmp_path, model_config={"epochs": 10_000, "pretrain_epochs": 0},
+               settings=TrainSettings(time_budget_s=3, evaluate=False))
+    st = execute(run)
+    assert st["status"] == "finished" and st["time_limited"] is True
+    p = progress(run)
+    assert p["time_limited"] and 0 < p["epoch"] < 10_000 and p["fraction"] < 0.5
+    assert 3 <= p["elapsed_s"] < 60
+
+
+def test_elapsed_counts_earlier_attempts_and_the_eta_respects_the_time_limit(tmp_path):
+    run = _run(tmp_path, model_config={"epochs": 100, "pretrain_epochs": 0}, settings=TrainSettings(time_budget_s=130))
+    con = run.metrics_db()
+    con.executemany("INSERT INTO epochs VALUES (?,?,?,?,?,?,?)",
+                    [(1000.0 + 5 * ep, "gan", ep, 100, 5.0, "critic", 0.0) for ep in range(1, 11)])
+    con.commit()
+    con.close()
+    run.set_status("running", phase="gan", epoch=10, epochs=100, started=time.time() - 20, elapsed_before=100.0)
+    p = progress(run)
+    assert 119 <= p["elapsed_s"] <= 125  # 100 s before the resume + 20 s since
+    assert p["eta_s"] <= 130 - 119  # 90 epochs x 5 s would be 450 s, but the limit comes first
+
+
+def test_the_run_process_leaves_a_report_for_the_pages(tmp_path):
+    from corgan_core.runs.products import cached_evaluation
+
+    run = _run(tmp_path, model_config={"epochs": 1, "pretrain_epochs": 0})
+    st = execute(run)
+    assert st["status"] == "finished" and st["evaluation"] == 1.0
+    rep = cached_evaluation(run)
+    assert rep is not None and "frequency_r2" in rep.fidelity

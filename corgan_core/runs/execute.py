@@ -56,6 +56,34 @@ def _forget_after(con, model, progress: dict) -> None:
     con.commit()
 
 
+def _evaluate(run: Run) -> None:
+    """The full report, computed once in this process so that pages only read it; progress goes to
+    the status. A report that cannot be made (e.g. no held-out rows) does not fail the training."""
+    from .products import evaluation
+
+    shown = [0.0]
+
+    def progress(done, total):
+        if time.monotonic() - shown[0] >= 0.5:
+            shown[0] = time.monotonic()
+            run.update_status(expect=("running",), evaluation=min(done / max(total, 1e-9), 1.0))
+
+    run.update_status(expect=("running",), evaluation=0.0)
+    try:
+        evaluation(run, progress=progress)
+        run.update_status(expect=("running",), evaluation=1.0)
+    except CorganError as exc:
+        run.update_status(expect=("running",), evaluation=None, evaluation_error=str(exc))
+
+
+def _cut_by_budget(model, last: Event | None, budget: float | None, seconds: float) -> bool:
+    """Did the time limit end training before its last epoch (rather than the epochs running out)?"""
+    if budget is None or seconds <= budget or last is None:
+        return False
+    final = [p.name for p in model.phases() if p.max_epochs > 0][-1:]
+    return last.epoch < last.epochs or [last.phase] != final
+
+
 class StopRequested(BaseException):
     """Raised in the training process by SIGTERM (``corgan runs stop``, the dashboard's Stop)."""
 
@@ -103,18 +131,23 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
         train_rows, holdout_rows = ds.X[sp_.train], ds.X[sp_.holdout]
         model = make_model(cfg["model"], cfg["model_config"])
         model.meta_ = {"codes": list(ds.codes), "kind": ds.kind, "split_seed": sp_.seed,
-                       "run_id": run.id, "titles": {c: ds.titles[c] for c in ds.codes if c in ds.titles}}
+                       "run_id": run.id, "titles": {c: ds.titles[c] for c in ds.codes if c in ds.titles},
+                       "label": run.label_name(ds)}  # the models condition on this column
         sampling = {p.name: p.samples for p in model.phases()}
         resume = None
         if run.checkpoint_path().exists():
             resume = torch.load(run.checkpoint_path(), map_location="cpu", weights_only=True)
             _forget_after(con, model, resume.get("progress") or {})
+        # training time of earlier attempts, so "elapsed" and the time limit span resumes
+        before = float(((resume or {}).get("progress") or {}).get("elapsed_s", 0.0))
+        run.update_status(expect=("running",), elapsed_before=before, started=time.time())
         budget = settings.time_budget_s or None
-        started, quality_spent, pending = time.perf_counter(), 0.0, None
+        started, quality_spent, pending, last = time.perf_counter(), 0.0, None, None
         for e in train(model, train_rows, kind=ds.kind, seed=settings.seed, device=settings.device,
                        checkpoint_path=run.checkpoint_path(), resume=resume, time_budget_s=budget,
                        checkpoint_interval_s=CHECKPOINT_INTERVAL_S):
             if e.type == "epoch_end":
+                last = e
                 _record_epoch(con, e)
                 run.update_status(expect=("running",), phase=e.phase, epoch=e.epoch, epochs=e.epochs,
                                   last_losses=e.losses)
@@ -129,8 +162,12 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
                 if pending is not None:  # the final model is always measured
                     _record_quality(con, run, model, train_rows, holdout_rows, ds.kind, pending, settings.seed)
                 model.save(run.model_path())
+                run.update_status(expect=("running",), training_s=e.seconds,
+                                  time_limited=_cut_by_budget(model, last, budget, e.seconds))
             if on_event is not None:
                 on_event(e)
+        if settings.evaluate:
+            _evaluate(run)
         run.set_status("finished", finished=time.time())
         return run.status()
     except (StopRequested, KeyboardInterrupt):

@@ -51,27 +51,40 @@ def progress(run: Run, status: dict | None = None, epochs_df=None) -> dict:
         # wall time between epochs (includes checkpoints and quality checks), else the epoch's own time
         t = np.sort(last["t"].to_numpy(float))
         secs = list(np.diff(t)) if len(t) >= 2 else [float(x) for x in last["s"]]
+        if "phase" in df and st.get("phase") in set(df["phase"]):  # this phase's pace predicts the rest best
+            mine = last[last.index.get_level_values(0) == st["phase"]]
+            t = np.sort(mine["t"].to_numpy(float))
+            secs = list(np.diff(t)) if len(t) >= 2 else secs
     current = st.get("phase") or next((n for n, c in caps if c > 0), caps[0][0] if caps else "")
     names = [n for n, _ in caps]
     pos = names.index(current) if current in names else 0
     done = sum(c for _, c in caps[:pos]) + (done_by_phase.get(current, 0) if caps else 0)
     remaining_epochs = max(total - done, 0)
     finished = st.get("status") == "finished"
-    fraction = 1.0 if finished else min(done / total, 1.0)
+    cut = bool(st.get("time_limited"))
+    fraction = 1.0 if finished and not cut else min(done / total, 1.0)
     per_epoch = float(np.median(secs[-ETA_WINDOW:])) if secs else None
+    spent = elapsed(st)
     eta = None if finished or per_epoch is None else remaining_epochs * per_epoch
+    budget = float(run.config().get("settings", {}).get("time_budget_s") or 0)
+    if eta is not None and budget and spent is not None:
+        eta = min(eta, max(budget - spent, 0.0))  # training ends at its time limit
     return {"status": st.get("status", "?"), "phase": current, "phase_label": phase_label(run, current),
             "epoch": int(st.get("epoch") or 0), "epochs": int(st.get("epochs") or 0), "fraction": fraction,
-            "seconds_per_epoch": per_epoch, "eta_s": eta, "elapsed_s": elapsed(st),
-            "warning": st.get("warning"), "error": st.get("error")}
+            "seconds_per_epoch": per_epoch, "eta_s": eta, "elapsed_s": spent, "time_limited": cut,
+            "time_budget_s": budget or None, "evaluation": st.get("evaluation"),
+            "evaluation_error": st.get("evaluation_error"), "warning": st.get("warning"), "error": st.get("error")}
 
 
 def elapsed(st: dict) -> float | None:
+    """Training time over every attempt (a resumed run counts its earlier attempts too)."""
+    if st.get("training_s") is not None and st.get("status") == "finished":
+        return float(st["training_s"])
     start = st.get("started")
     if not start:
         return None
     end = st.get("finished") or (time.time() if st.get("status") in ("running", "queued") else st.get("updated"))
-    return max(float(end or start) - float(start), 0.0)
+    return float(st.get("elapsed_before") or 0.0) + max(float(end or start) - float(start), 0.0)
 
 
 def last_quality(run: Run) -> dict:
