@@ -153,7 +153,7 @@ def test_diabetes_auto_detects_wide_codes_and_counts():
 # ---- Epileptic Seizure -----------------------------------------------------------------------
 def test_epileptic_seizure_continuous_with_labels():
     f = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
-    ds = load(f, label_col="y")
+    ds = load(f, label_col="y", positive="none")  # the five classes as they are
     assert ds.X.shape == (11500, 178) and ds.kind == "continuous"
     assert isinstance(ds.X, np.ndarray) and ds.X.dtype == np.float32
     assert ds.codes[0] == "X1" and ds.codes[-1] == "X178"
@@ -162,6 +162,7 @@ def test_epileptic_seizure_continuous_with_labels():
     assert (ds.labels == 1).sum() == 2300
     auto = load(f)  # id column and the label column y are found without options
     assert auto.label_name == "y" and auto.X.shape == (11500, 178)
+    np.testing.assert_array_equal(auto.labels, (ds.labels == 1).astype(int))  # default: seizure vs rest
     assert auto.patient_ids[:1] == ds.patient_ids[:1]
 
 

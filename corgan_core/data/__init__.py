@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import DataError
 from .dataset import DEFAULT_HOLDOUT, Dataset, Split, split
 from .ehr import find_file, load_eicu, load_mimic3, load_mimic4
+from .labels import binary_task
 from .matrix import load_npy, load_npz, load_table, refuse_pickle
 from .omop import DEMO_SOURCE, demo_path, load_demo, load_omop
 from .options import DataOptions
@@ -150,7 +151,7 @@ def load(path: str | Path, options: DataOptions = DataOptions(), **overrides) ->
     try:
         if p.is_dir() and source not in ("mimic3", "mimic4", "eicu", "synthea"):
             raise fail(f"{p} is a folder; source {source} reads a single file")
-        return loader(path, options)
+        return binary_task(loader(path, options), options, path)
     except DataError:
         raise
     except MemoryError:

@@ -20,3 +20,4 @@ class DataOptions:
     count_col: str = field(default="", metadata={"help": "Count column of a long table (optional)."})
     id_col: str = field(default="", metadata={"help": "Id column of a wide numeric table (optional)."})
     label_col: str = field(default="", metadata={"help": "Label column of a wide numeric table, kept out of the matrix (optional)."})
+    positive: str = field(default="auto", metadata={"help": "Positive class of the label for the binary task: rows with this label become 1, all others 0 (e.g. 1 = seizure); auto = 1 for the UCI Epileptic Seizure table (X1..X178, y), otherwise the label as it is; none = always as it is."})
