@@ -8,7 +8,7 @@ import time
 
 from .data import DataOptions, load
 from .errors import CorganError
-from . import cli_evaluate
+from . import cli_cohort, cli_evaluate
 from .models import PRESETS, REGISTRY, get_model_class
 from .options import add_dataclass_args, picked
 from .runs import Run, TrainSettings, find_run, list_runs
@@ -61,6 +61,7 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
         if name == "resume":
             r.add_argument("--foreground", action="store_true", help="Train in this terminal instead of the background.")
     cli_evaluate.add_parser(top)
+    cli_cohort.add_parser(top)
     return parser
 
 
@@ -186,6 +187,8 @@ def main(argv=None) -> int:
         parser = build_parser(model)
         args = parser.parse_args(argv)
         handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs}.get(args.command)
+        if args.command == "cohort":
+            return cli_cohort.run(args)
         if handler is None:  # evaluate
             return cli_evaluate.run(args)
         return handler(args)
