@@ -188,3 +188,19 @@ def test_the_run_process_leaves_a_report_for_the_pages(tmp_path):
     assert st["status"] == "finished" and st["evaluation"] == 1.0
     rep = cached_evaluation(run)
     assert rep is not None and "frequency_r2" in rep.fidelity
+
+
+def test_members_are_exactly_the_rows_trained_on(tmp_path):
+    """Rows held back to stop pretraining early were never trained on, so they are not members."""
+    from corgan_core.runs.products import evaluation
+
+    run = _run(tmp_path, model_config={"epochs": 1, "pretrain_epochs": 2}, settings=TrainSettings(evaluate=False))
+    execute(run)
+    train, members = run.split().train, run.members()
+    assert set(members) < set(train) and len(members) == round(len(train) * 0.9)
+    assert (run.dir / "members.json").exists()
+    rep = evaluation(run, n=200)
+    assert rep.meta["n_train"] == len(members)
+    plain = _run(tmp_path, "plain", model_config={"epochs": 1, "pretrain_epochs": 0}, settings=TrainSettings(evaluate=False))
+    execute(plain)
+    assert list(plain.members()) == list(plain.split().train)  # no pretraining: every training row

@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Callable
 
+import numpy as np
+
 from ..errors import CorganError, RunError
 from ..training import Event, train
 from . import process
@@ -162,6 +164,7 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
                 if pending is not None:  # the final model is always measured
                     _record_quality(con, run, model, train_rows, holdout_rows, ds.kind, pending, settings.seed)
                 model.save(run.model_path())
+                run.record_members(sp_.train[np.asarray(getattr(model, "trained_rows_", np.arange(len(sp_.train))))])
                 run.update_status(expect=("running",), training_s=e.seconds,
                                   time_limited=_cut_by_budget(model, last, budget, e.seconds))
             if on_event is not None:

@@ -110,7 +110,7 @@ def evaluation(run: Run, n: int | None = None, seed: int = 0, progress=None, **o
     path = report_path(run, n, seed, **options)
     if path.exists():
         return Report.from_json(path)
-    ds, sp = run.dataset(), run.split()
+    ds = run.dataset()
     holdout = run.holdout_rows(ds)
     syn = synthetic(run, n, seed)
     label = run.label_name(ds)
@@ -119,7 +119,7 @@ def evaluation(run: Run, n: int | None = None, seed: int = 0, progress=None, **o
         kw["epsilon"] = run.epsilon()
     if label:
         kw["label"] = label
-    rep = evaluate(ds.take(sp.train), holdout, syn, kind=ds.kind, codes=ds.codes,
+    rep = evaluate(ds.take(run.members()), holdout, syn, kind=ds.kind, codes=ds.codes,
                    titles=ds.titles, seed=int(seed), progress=progress, **kw)
     rep.meta["source"] = {"run": str(run.dir), "run_id": run.id, "n": syn.n_patients}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -94,23 +94,32 @@ class Run:
         path = Path(run_dir)
         if (path / "config.json").exists():
             raise RunError(f"{path} already holds a run; choose another --run-dir or resume it.")
-        path.mkdir(parents=True, exist_ok=True)
-        run = cls(path)
-        write_json_atomic(path / "split.json", sp.to_dict())
-        run._write_status({"status": "queued", "updated": time.time()})
-        write_json_atomic(path / "config.json", {
-            "run_id": run.id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "model": model, "preset": preset, "model_config": asdict(mdl.config),
-            "phases": [asdict(ph) for ph in mdl.phases()],  # so readers need not build the model
-            "data": {"path": str(data_path), "options": asdict(data_options), "sha256": ds.sha256(),
-                     "label": ds.label_name if ds.labels is not None else None,
-                     "patients": ds.n_patients, "codes": ds.n_codes, "kind": ds.kind,
-                     "source": ds.source, "warnings": list(ds.warnings)},
-            "settings": asdict(settings), "split": {"seed": sp.seed, "holdout": sp.holdout_fraction,
-                                                   "train": len(sp.train), "holdout_rows": len(sp.holdout)},
-            "versions": _versions(),
-        })
-        run.metrics_db().close()
+        existed = path.exists()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o700)  # patient-derived: the owner only (files inside are then private too)
+            run = cls(path)
+            write_json_atomic(path / "split.json", sp.to_dict())
+            run._write_status({"status": "queued", "updated": time.time()})
+            write_json_atomic(path / "config.json", {
+                "run_id": run.id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "model": model, "preset": preset, "model_config": asdict(mdl.config),
+                "phases": [asdict(ph) for ph in mdl.phases()],  # so readers need not build the model
+                "data": {"path": str(data_path), "options": asdict(data_options), "sha256": ds.sha256(),
+                         "label": ds.label_name if ds.labels is not None else None,
+                         "patients": ds.n_patients, "codes": ds.n_codes, "kind": ds.kind,
+                         "source": ds.source, "warnings": list(ds.warnings)},
+                "settings": asdict(settings), "split": {"seed": sp.seed, "holdout": sp.holdout_fraction,
+                                                       "train": len(sp.train), "holdout_rows": len(sp.holdout)},
+                "versions": _versions(),
+            })
+            run.metrics_db().close()
+        except (OSError, sqlite3.Error) as exc:  # a read-only runs folder, a full disk: no partial run left
+            if not existed:
+                shutil.rmtree(path, ignore_errors=True)
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise RunError(f"Cannot write the run folder {path} ({why}); check that the runs folder is "
+                           f"writable and the disk has room.") from None
         return run
 
     # ---- reading -------------------------------------------------------------------------------
@@ -125,6 +134,19 @@ class Run:
 
     def split(self) -> Split:
         return Split.from_dict(json.loads((self.dir / "split.json").read_text()))
+
+    def members(self) -> "np.ndarray":
+        """Rows (of the run's data) the model trained on: the membership attack's members. Rows held
+        back to stop pretraining early are neither members nor held out."""
+        import numpy as np
+
+        path = self.dir / "members.json"
+        if path.exists():
+            return np.asarray(json.loads(path.read_text())["rows"], dtype=np.int64)
+        return self.split().train
+
+    def record_members(self, rows) -> None:
+        write_json_atomic(self.dir / "members.json", {"rows": [int(i) for i in rows]})
 
     def train_size(self) -> int:
         """How many patients the run trains on (the default size of a synthetic sample)."""
