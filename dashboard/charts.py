@@ -36,11 +36,21 @@ def codes_per_patient(cpp: np.ndarray) -> go.Figure:
     return _layout(fig, f"Codes per patient (mean {np.mean(cpp):.1f})", 320)
 
 
+def short(text: str, limit: int = 48) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis when cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-")
+    return (cut or text[: limit - 1]) + "…"
+
+
 def top_codes(top: list[dict]) -> go.Figure:
     df = pd.DataFrame(top)
-    labels = [f"{r.code} {r.title}"[:60] for r in df.itertuples()]
+    labels = [short(f"{r.code} {r.title}") for r in df.itertuples()]
+    full = [f"{r.code} {r.title}" for r in df.itertuples()]
     fig = go.Figure(go.Bar(x=df["frequency"], y=labels, orientation="h", marker_color=COLORS[0],
-                           customdata=df["title"], hovertemplate="%{y}: %{x:.1%} of patients<extra></extra>"))
+                           customdata=full, hovertemplate="%{customdata}: %{x:.1%} of patients<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="share of patients", tickformat=".0%")
     return _layout(fig, "Most frequent codes", max(320, 28 * len(df) + 90))

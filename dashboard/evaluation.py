@@ -18,6 +18,11 @@ def sample_file(run_id: str, fmt: str, n: int | None = None, seed: int = 0) -> P
     return products.sample_file(find_run(run_id), fmt, n, seed)
 
 
+def codes_file(run_id: str):
+    """The run's ``codes.csv`` (code, title per column of an export)."""
+    return products.codes_file(find_run(run_id))
+
+
 def preview(csv_path: Path, rows: int = 20) -> pd.DataFrame:
     return pd.read_csv(csv_path, nrows=rows)
 

@@ -3,7 +3,7 @@ import streamlit as st
 
 from corgan_core.runs import find_run
 from corgan_core.runs.quality import MEASURES, TABLE_KEYS, title
-from corgan_core.runs.views import compare_table, runs_table
+from corgan_core.runs.views import compare_table, runs_table, short_label
 from dashboard import charts, state, widgets
 
 st.title("Runs")
@@ -24,9 +24,9 @@ with widgets.guarded("Reading the runs"):
     if picked:
         runs = [find_run(i) for i in picked]
         st.dataframe(compare_table(runs), width="stretch")
-        losses = {r.id: r.metrics("epochs") for r in runs}
+        losses = {short_label(r): r.metrics("epochs") for r in runs}
         names = sorted(set().union(*(set(df["name"]) for df in losses.values() if not df.empty)))
-        quality = {r.id: r.metrics("quality") for r in runs}
+        quality = {short_label(r): r.metrics("quality") for r in runs}
         left, right = st.columns(2)
         if names:
             name = left.selectbox("Loss", names, index=names.index("generator") if "generator" in names else 0,

@@ -397,6 +397,12 @@ def test_export_page_offers_csv_parquet_npz_and_the_report(finished):
     lines = next((finished.dir / "samples").glob("*.csv")).read_text().splitlines()
     assert lines[0].split(",") == list(load_demo().codes)
     assert len(lines) - 1 == finished.config()["split"]["train"]
+    import pandas as pd
+
+    codes = pd.read_csv(finished.dir / "codes.csv", dtype=str)  # the header's codes, with their titles
+    demo = load_demo()
+    assert list(codes["code"]) == list(demo.codes) and list(codes["title"]) == [demo.titles[c] for c in demo.codes]
+    assert one(at.get("download_button"), "Download codes.csv")
 
 
 def test_export_shows_an_error_for_a_broken_model_file(finished):

@@ -78,6 +78,24 @@ def sample_file(run: Run, fmt: str, n: int | None = None, seed: int = 0) -> Path
     return out
 
 
+def codes_file(run: Run) -> Path:
+    """``codes.csv`` beside the samples: one row per column of an export (code, title), so a CSV whose
+    header holds bare codes (ICD groups, OMOP concept ids) can be read by people."""
+    import pandas as pd
+
+    out = run.dir / "codes.csv"
+    if not out.exists():
+        meta = getattr(run.load_model(), "meta_", {}) or {}
+        codes = list(meta.get("codes") or [])
+        titles = meta.get("titles") or {}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        from ..atomic import atomic_path
+
+        with atomic_path(out) as tmp:
+            pd.DataFrame({"code": codes, "title": [titles.get(c, "") for c in codes]}).to_csv(tmp, index=False)
+    return out
+
+
 def write_sample(run: Run, path: str | Path, n: int | None = None, seed: int = 0) -> tuple[Dataset, Path]:
     """Write the run's synthetic sample to ``path`` (format from its suffix): ``corgan sample``."""
     ds = synthetic(run, n, seed)

@@ -120,6 +120,18 @@ def run_row(run: Run) -> dict:
     return row
 
 
+def short_label(run: Run) -> str:
+    """A run's name short enough for a legend or a column header: ``corgan 23:20:05 ab12cd``."""
+    if len(run.id) <= 20:
+        return run.id
+    try:
+        cfg = run.config()
+    except CorganError:
+        return run.id[-20:]
+    when = cfg.get("created", "")[11:19]
+    return f"{cfg.get('model', '?')} {when} {run.id[-6:]}".strip()
+
+
 def runs_table(root: str | Path | None = None) -> list[dict]:
     return [run_row(r) for r in list_runs(root)]
 
@@ -143,5 +155,6 @@ def compare_table(runs: list[Run]):
         col.update({f"option: {k}": cfg.get("model_config", {}).get(k) for k in sorted(differing)})
         q = last_quality(r)
         col.update({f"last check: {MEASURES[k][0]}": round(q[k], 4) for k in TABLE_KEYS if k in q})
-        cols[r.id] = {k: ("" if v is None else str(v)) for k, v in col.items()}
+        col = {"run": r.id, **col}
+        cols[short_label(r)] = {k: ("" if v is None else str(v)) for k, v in col.items()}
     return pd.DataFrame(cols)
