@@ -10,6 +10,7 @@ PAGES = [
     st.Page("../pages/fidelity.py", title="Fidelity", icon=":material/compare:"),
     st.Page("../pages/privacy.py", title="Privacy", icon=":material/shield_lock:"),
     st.Page("../pages/runs.py", title="Runs", icon=":material/list_alt:"),
+    st.Page("../pages/cohorts.py", title="Cohorts", icon=":material/groups:"),
     st.Page("../pages/export.py", title="Export", icon=":material/download:"),
 ]
 
