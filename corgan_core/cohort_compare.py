@@ -72,9 +72,9 @@ def wilson(x, n, confidence: float = 0.95):
 
 def share_ratio(x1, n1, x2, n2, confidence: float = 0.95):
     """Ratio of shares ``(x1/n1) / (x2/n2)`` with a Katz log interval (0.5 added to zero counts)."""
-    x1, x2 = (x + 0.5 if x == 0 else x for x in (x1, x2))
-    if n1 == 0 or n2 == 0:
+    if n1 == 0 or n2 == 0 or (x1 == 0 and x2 == 0):  # two empty cohorts have no ratio
         return float("nan"), float("nan"), float("nan")
+    x1, x2 = (x + 0.5 if x == 0 else x for x in (x1, x2))
     r = (x1 / n1) / (x2 / n2)
     se = np.sqrt(max(1 / x1 - 1 / n1, 0) + max(1 / x2 - 1 / n2, 0))
     z = _z(confidence)
