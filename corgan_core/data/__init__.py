@@ -15,15 +15,17 @@ from .dataset import DEFAULT_HOLDOUT, Dataset, Split, split
 from .ehr import find_file, load_eicu, load_mimic3, load_mimic4
 from .labels import binary_task
 from .matrix import load_npy, load_npz, load_table, refuse_pickle
+from .meds import is_meds_folder, load_meds
 from .omop import DEMO_SOURCE, demo_path, load_demo, load_omop
 from .options import DataOptions
+from .postgres import is_database_url, load_postgres, shown
 from .synthea import conditions_file, is_synthea_conditions, load_synthea
 from .tables import CODE_NAMES, guess_code_cols, guess_patient_col, load_long, load_wide_codes
 from ._build import check_options, with_overrides
 from ._io import PARQUET, PICKLES, TEXT, clean, fail, find_column, read_columns, read_table, split_member, split_names, suffix
 
 __all__ = ["DEFAULT_HOLDOUT", "Dataset", "Split", "split", "DataOptions", "load", "load_demo", "LOADERS", "demo_path",
-           "detect_source"]
+           "detect_source", "is_database_url"]
 
 
 def _demo(path, options: DataOptions = DataOptions()) -> Dataset:
@@ -41,6 +43,8 @@ LOADERS = {
     "long": load_long,
     "wide-codes": load_wide_codes,
     "omop": load_omop,
+    "postgres": load_postgres,
+    "meds": load_meds,
     "synthea": load_synthea,
     "demo": _demo,
 }
@@ -50,6 +54,8 @@ _TABLES = (*TEXT, *PARQUET, ".zip")
 
 
 def _detect_folder(p: Path) -> str:
+    if is_meds_folder(p):
+        return "meds"
     diag = find_file(p, "DIAGNOSES_ICD.csv", "DIAGNOSES_ICD.csv.gz")
     if diag is not None:
         low = {c.lower() for c in read_columns(diag)}
@@ -63,7 +69,7 @@ def _detect_folder(p: Path) -> str:
     found = sorted(x.name for x in p.iterdir())
     shown = ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
     raise fail(f"The folder {p} holds none of the expected tables: DIAGNOSES_ICD.csv (MIMIC-III), "
-               f"hosp/diagnoses_icd.csv.gz (MIMIC-IV), diagnosis.csv.gz (eICU) or conditions.csv (Synthea) (found: {shown or 'nothing'})")
+               f"hosp/diagnoses_icd.csv.gz (MIMIC-IV), diagnosis.csv.gz (eICU), conditions.csv (Synthea) or data/*.parquet (MEDS) (found: {shown or 'nothing'})")
 
 
 def _detect_table(path: str, options: DataOptions) -> str:
@@ -100,6 +106,8 @@ def detect_source(path: str | Path, options: DataOptions = DataOptions()) -> str
     """The loader name ``load`` would use for ``path`` with ``source="auto"``."""
     if str(path).strip().lower() == DEMO_SOURCE:
         return "demo"
+    if is_database_url(path):
+        return "postgres"
     p, _member = split_member(path)
     suf = suffix(p)
     if suf in PICKLES:
@@ -131,9 +139,9 @@ def load(path: str | Path, options: DataOptions = DataOptions(), **overrides) ->
     options = with_overrides(options, overrides)
     source = str(options.source or "auto").strip().lower()
     if source not in LOADERS and source != "auto":
-        raise fail(f"Unknown data source {options.source!r} for {path}; use auto or one of "
+        raise fail(f"Unknown data source {options.source!r} for {shown(path)}; use auto or one of "
                    f"{', '.join(LOADERS)}")
-    check_options(options, "the demo data" if source == "demo" or str(path).strip().lower() == "demo" else path)
+    check_options(options, "the demo data" if source == "demo" or str(path).strip().lower() == "demo" else shown(path))
     if source == "demo":
         return load_demo(options)
     if path is None or str(path).strip() == "":
@@ -142,6 +150,10 @@ def load(path: str | Path, options: DataOptions = DataOptions(), **overrides) ->
         source = detect_source(path, options)
     if source == "demo":
         return load_demo(options)
+    if source == "postgres" or is_database_url(path):
+        if not is_database_url(path):
+            raise fail(f"Source postgres reads a database URL such as postgresql://user@host/db?schema=cdm, not {path}")
+        return binary_task(load_postgres(str(path), options), options, shown(path))
     p, _member = split_member(path)
     if suffix(p) in PICKLES:
         raise refuse_pickle(p)
@@ -149,7 +161,7 @@ def load(path: str | Path, options: DataOptions = DataOptions(), **overrides) ->
         raise fail(f"File or folder not found: {p}")
     loader = LOADERS[source]
     try:
-        if p.is_dir() and source not in ("mimic3", "mimic4", "eicu", "synthea"):
+        if p.is_dir() and source not in ("mimic3", "mimic4", "eicu", "synthea", "meds"):
             raise fail(f"{p} is a folder; source {source} reads a single file")
         return binary_task(loader(path, options), options, path)
     except DataError:
