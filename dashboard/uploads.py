@@ -28,7 +28,7 @@ def load_upload(upload, options: DataOptions) -> tuple[str, str]:
         raise forms.missing("Choose a file to upload first.")
     root = state.uploads_folder()
     try:
-        path = stage_upload(upload.name, upload.getvalue(), root)
+        path = stage_upload(upload.name, upload, root, limit_bytes=st.get_option("server.maxUploadSize") * 1024**2)
     except CorganError as err:
         raise CorganError(_named(str(err), str(Path(root) / "x" / upload.name), upload.name)) from None
     try:

@@ -6,7 +6,10 @@ them; for text files the line of the file is given too (the header is line 1).
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import gzip
+import io
 import re
 import zipfile
 import zlib
@@ -81,6 +84,92 @@ def split_member(path: str | Path) -> tuple[Path, str | None]:
     return Path(s), None
 
 
+MAX_TABLE_BYTES = 16 * 1024**3
+MAX_RATIO = 200  # text tables compress 5-50x; a higher ratio over a large size is a zip bomb
+_RATIO_FROM = 256 * 1024**2
+
+
+def check_zip_member(info: zipfile.ZipInfo, file: str) -> None:
+    """Refuse a zip member that would unpack to more than the machine should hold (a zip bomb),
+    from the sizes its header declares (zipfile never unpacks more than that)."""
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > MAX_TABLE_BYTES or (info.file_size > _RATIO_FROM and ratio > MAX_RATIO):
+        raise fail(f"{file} is refused: its member {Path(info.filename).name} would unpack to "
+                   f"{info.file_size / 1024**3:,.1f} GB ({ratio:,.0f} times its packed size), which looks like a zip bomb")
+
+
+MAX_COLUMNS = 100_000
+_HEAD = 1 << 20
+
+
+class _Checked(io.RawIOBase):
+    """A text table's byte stream, checked as it is read: the first MB must be UTF-8 text with a
+    header of at most :data:`MAX_COLUMNS` fields, and the whole may not unpack to more than
+    :data:`MAX_RATIO` times its packed size (a gzip or zip bomb) once past a few hundred MB."""
+
+    def __init__(self, fh, packed: int, file: str, sep: bytes):
+        self.fh, self.packed, self.file, self.total = fh, max(int(packed), 1), file, 0
+        chunks, n = [], 0
+        while n < _HEAD:
+            c = fh.read(_HEAD - n)
+            if not c:
+                break
+            chunks.append(c)
+            n += len(c)
+        self.head = b"".join(chunks)
+        self._check_head(sep)
+
+    def _check_head(self, sep: bytes) -> None:
+        head, file = self.head, self.file
+        if b"\x00" in head:
+            raise fail(f"{file} is not a text table: it holds NUL bytes (binary data, or UTF-16 text); "
+                       f"save it as a UTF-8 CSV file")
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _HEAD)
+        except UnicodeDecodeError as e:
+            line = head[:e.start].count(b"\n") + 1
+            raise fail(f"{file} is not UTF-8 text (byte 0x{head[e.start]:02x} on line {line} of the file); "
+                       f"save it as UTF-8 (a spreadsheet's \"CSV UTF-8\")")
+        first = head.split(b"\n", 1)[0]
+        if (b"\n" not in head and len(head) >= _HEAD) or first.count(sep) + 1 > MAX_COLUMNS:
+            raise fail(f"{file} has a header line of more than {MAX_COLUMNS:,} columns, more than a patient "
+                       f"x code table holds here")
+
+        # pandas lets a row with extra fields through when only some columns are read: check the first MB
+        lines = head.decode("utf-8", "replace").splitlines()[: -1 if len(head) >= _HEAD else None]
+        width = None
+        for n, row in enumerate(csv.reader(lines, delimiter=sep.decode()), start=1):
+            if width is None:
+                width = len(row)
+            elif len(row) > width:
+                raise fail(f"{file} is not a well-formed CSV file: line {n} of the file has {len(row)} fields "
+                           f"where the header has {width} (row {n - 1})")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n], self.head = self.head[:n], self.head[n:]
+        else:
+            data = self.fh.read(len(b))
+            n = len(data)
+            b[:n] = data
+        self.total += n
+        if self.total > MAX_TABLE_BYTES or (self.total > _RATIO_FROM and self.total / self.packed > MAX_RATIO):
+            raise fail(f"{self.file} is refused: it unpacks to more than {self.total / 1024**3:,.1f} GB "
+                       f"({self.total / self.packed:,.0f} times its packed size), which looks like a zip or gzip bomb")
+        return n
+
+
+def _read_text(fh, packed: int, file: str, **kw) -> pd.DataFrame:
+    sep = kw.get("sep", ",").encode()
+    # pandas lets a row with extra fields through when usecols is given: read all columns, then pick
+    with io.BufferedReader(_Checked(fh, packed, file, sep), buffer_size=1 << 16) as stream:
+        return pd.read_csv(stream, **kw)
+
+
 def _zip_member(zf: zipfile.ZipFile, member: str | None, file: str) -> str:
     names = [n for n in zf.namelist() if not n.endswith("/")]
     csvs = [n for n in names if n.lower().endswith((".csv", ".tsv", ".txt"))
@@ -128,11 +217,15 @@ def _read(path: Path, member: str | None, file: str, **kw) -> tuple[pd.DataFrame
     if suf == ".zip":
         with zipfile.ZipFile(path) as zf:
             name = _zip_member(zf, member, file)
+            info = zf.getinfo(name)
+            check_zip_member(info, file)
             with zf.open(name) as fh:
                 if name.lower().endswith(".tsv"):
                     kw.setdefault("sep", "\t")
-                return pd.read_csv(fh, **kw), True
-    return pd.read_csv(path, **kw), True
+                return _read_text(fh, info.compress_size, file, **kw), True
+    opener = gzip.open if suf.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        return _read_text(fh, path.stat().st_size, file, **kw), True
 
 
 def read_table(path: str | Path, **kw) -> Table:

@@ -79,6 +79,8 @@ class Run:
 
         if not 0.0 <= float(settings.holdout) < 1.0:
             raise RunError(f"holdout must be at least 0 and below 1; got {settings.holdout}.")
+        if not isinstance(settings.seed, int) or settings.seed < 0:
+            raise RunError(f"seed must be a whole number of at least 0; got {settings.seed!r}.")
         if settings.time_budget_s < 0:
             raise RunError(f"time_budget_s must be at least 0; got {settings.time_budget_s}.")
         mdl = make_model(model, model_config, preset)
