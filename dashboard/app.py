@@ -1,6 +1,8 @@
 """corGAN studio dashboard: ``streamlit run dashboard/app.py`` (opens on the embedded demo data)."""
 import streamlit as st
 
+from dashboard import warmup
+
 st.set_page_config(page_title="corGAN studio", page_icon=":material/health_and_safety:", layout="wide")
 
 PAGES = [
@@ -20,3 +22,4 @@ with st.sidebar:
     st.caption("Data → Train → Fidelity → Privacy → Export")
 
 st.navigation(PAGES).run()
+warmup.start()  # after the page is drawn: torch and scikit-learn load while the steward reads it

@@ -23,8 +23,20 @@ def codes_file(run_id: str):
     return products.codes_file(find_run(run_id))
 
 
-def preview(csv_path: Path, rows: int = 20) -> pd.DataFrame:
-    return pd.read_csv(csv_path, nrows=rows)
+def synthetic(run_id: str, n: int | None = None, seed: int = 0):
+    return products.synthetic(find_run(run_id), n, seed)
+
+
+def file_bytes(run_id: str, fmt: str, n: int | None = None, seed: int = 0):
+    """A callable for ``st.download_button``: the file is written only when the button is pressed."""
+    return lambda: sample_file(run_id, fmt, n, seed).read_bytes()
+
+
+def preview(sample, rows: int = 20) -> pd.DataFrame:
+    """The first synthetic patients as a table with the code names as columns."""
+    from corgan_core.export import to_frame
+
+    return to_frame(sample.X[:rows].toarray() if sample.is_sparse else sample.X[:rows], sample.codes, sample.kind)
 
 
 def settings(run: Run) -> tuple[int, int]:

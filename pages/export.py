@@ -14,20 +14,21 @@ if run is not None:
     seed = c[1].number_input("Sampling seed", value=0, step=1, help="The same seed gives the same patients.")
     with widgets.guarded("Drawing the synthetic patients"):
         with st.spinner("Drawing synthetic patients..."):
-            files = {fmt: evaluation.sample_file(run.id, fmt, int(n), int(seed)) for fmt in ("csv", "parquet", "npz")}
+            sample = evaluation.synthetic(run.id, int(n), int(seed))  # kept in the run: drawn once
         st.subheader("Synthetic data")
         st.caption(f"{int(n):,} synthetic patients x {cfg['data']['codes']:,} columns. Each column is named by its "
                    "code as the source gave it (e.g. a three-digit ICD-9 group or an OMOP concept id); "
                    "codes.csv gives every column's title.")
         c = st.columns(4)
         mime = {"csv": "text/csv", "parquet": "application/octet-stream", "npz": "application/octet-stream"}
-        for col, (fmt, path) in zip(c, files.items()):
-            col.download_button(f"Download {fmt.upper()}", path.read_bytes(), file_name=f"synthetic-{run.id}.{fmt}",
-                                mime=mime[fmt], on_click="ignore", icon=":material/download:", key=f"dl-{fmt}")
+        for col, fmt in zip(c, mime):  # each file is written when its button is pressed, then kept
+            col.download_button(f"Download {fmt.upper()}", evaluation.file_bytes(run.id, fmt, int(n), int(seed)),
+                                file_name=f"synthetic-{run.id}.{fmt}", mime=mime[fmt], on_click="ignore",
+                                icon=":material/download:", key=f"dl-{fmt}")
         c[3].download_button("Download codes.csv", evaluation.codes_file(run.id).read_bytes(), file_name="codes.csv",
                              mime="text/csv", on_click="ignore", icon=":material/download:", key="dl-codes",
                              help="code,title for every column of the downloads")
         with st.expander("First synthetic patients (preview)"):
-            st.dataframe(evaluation.preview(files["csv"]), hide_index=True)
+            st.dataframe(evaluation.preview(sample), hide_index=True)
     st.subheader("Evaluation report")
     evaluation.report_downloads(run)

@@ -393,7 +393,10 @@ def test_export_page_offers_csv_parquet_npz_and_the_report(finished):
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download report (JSON)" in labels and "Download report (HTML, with charts)" in labels
     from corgan_core.data import load_demo
+    from dashboard.evaluation import file_bytes
 
+    assert not list((finished.dir / "samples").glob("*.csv"))  # written only when the button is pressed
+    file_bytes(finished.id, "csv")()  # what the CSV button runs
     lines = next((finished.dir / "samples").glob("*.csv")).read_text().splitlines()
     assert lines[0].split(",") == list(load_demo().codes)
     assert len(lines) - 1 == finished.config()["split"]["train"]
