@@ -101,8 +101,14 @@ def run(args) -> int:
     from .cohort_run import compare_run, members, run_data, write_output
     from .runs import Run
 
+    from pathlib import Path
+
+    from .cohort_run import MEMBER_FORMATS
+
     defn = definition(args)
     settings = CohortSettings(**picked(args, CohortSettings))
+    if args.output and Path(args.output).suffix.lower() not in MEMBER_FORMATS:  # refuse before sampling
+        raise CorganError(f"Cannot write {Path(args.output).name}: use a .json, .csv, .parquet or .npz file name.")
     run_ = Run.open(args.run_dir)
     real, syn = run_data(run_, args.n, args.seed)
     c = compare_run(run_, defn, args.n, args.seed, settings, data=(real, syn))
