@@ -35,7 +35,8 @@ def prevalence_bars(c: dict) -> go.Figure:
                              hovertemplate="%{y}<br>" + name + " %{x:.1%}<extra></extra>" if not cont
                              else "%{y}<br>" + name + " mean %{x:.3g}<extra></extra>"))
     n_supp = sum(r["suppressed"] for r in rows)
-    title = ("Codes most associated with the cohort: prevalence inside it (bars: 95% interval)" if not cont
+    conf = f"{100 * c['settings']['confidence']:.0f}%"
+    title = (f"Most associated codes: prevalence in the cohort ({conf} intervals)" if not cont
              else "Columns that differ most inside the cohort: mean inside it")
     if n_supp:
         title += f"<br><sup>{n_supp} real bar(s) hidden: fewer than {c['settings']['k']} real patients</sup>"
@@ -46,9 +47,10 @@ def prevalence_bars(c: dict) -> go.Figure:
 
 
 def prevalence_scatter(c: dict) -> go.Figure:
-    """Every code's prevalence inside the cohort, real (x) against synthetic (y)."""
-    pts = [p for p in c["prevalence"] if p["real"] is not None]
-    hidden = len(c["prevalence"]) - len(pts)
+    """Every code's prevalence inside the cohort (but the defining ones), real (x) against synthetic (y)."""
+    shown = [p for p in c["prevalence"] if not p["named"]]  # the defining codes sit at 100% by definition
+    pts = [p for p in shown if p["real"] is not None]
+    hidden = len(shown) - len(pts)
     titles = {p["code"]: p["title"] for p in pts}
     cont = c["kind"] == "continuous"
     what = "mean" if cont else "prevalence"
