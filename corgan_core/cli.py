@@ -7,6 +7,7 @@ import sys
 import time
 
 from .data import DataOptions, load
+from .data.sources import SOURCE_EXAMPLES
 from .errors import CorganError
 from . import cli_cohort, cli_evaluate
 from .models import PRESETS, REGISTRY, get_model_class
@@ -17,7 +18,7 @@ from .runs.views import run_row
 
 def _data_parser(sub, name, help_text):
     p = sub.add_parser(name, help=help_text)
-    p.add_argument("path", help="File, folder, OMOP .duckdb, or 'demo' (the embedded Eunomia database).")
+    p.add_argument("path", help="File, folder (MIMIC, eICU, Synthea, MEDS), OMOP .duckdb, postgresql:// URL, or 'demo' (the embedded Eunomia database).")
     add_dataclass_args(p, DataOptions, title="data options")
     return p
 
@@ -30,6 +31,7 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
     dsub = data.add_subparsers(dest="data_command", required=True)
     insp = _data_parser(dsub, "inspect", "Patients, codes, kind, density, codes per patient, top codes.")
     insp.add_argument("--json", action="store_true", help="Print one JSON object.")
+    insp.formatter_class, insp.epilog = argparse.RawDescriptionHelpFormatter, SOURCE_EXAMPLES
     conv = _data_parser(dsub, "convert", "Write the matrix and its vocabulary to one safe .npz file.")
     conv.add_argument("-o", "--output", required=True, help="Output .npz path.")
     conv.add_argument("--rows", type=int, default=None, help="Keep this many patients, drawn with --seed (codes they lack are dropped).")
@@ -48,7 +50,8 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
     sa = top.add_parser("sample", help="Draw synthetic patients from a run's model.")
     sa.add_argument("--run-dir", required=True)
     sa.add_argument("-n", type=int, default=None, help="Number of synthetic patients (default: as many as the run trained on).")
-    sa.add_argument("-o", "--output", required=True, help="Output file: .npz, .csv or .parquet.")
+    sa.add_argument("-o", "--output", default=None, help="Output file: .npz, .csv or .parquet.")
+    sa.add_argument("--omop", default=None, help="Also (or only) write the patients as OMOP CDM tables: a new .duckdb file or a postgresql:// URL (password in $CORGAN_PG_PASSWORD).")
     sa.add_argument("--seed", type=int, default=0)
 
     rn = top.add_parser("runs", help="List, show, stop or resume runs.")
@@ -136,8 +139,16 @@ def _cmd_train(args) -> int:
 def _cmd_sample(args) -> int:
     from .runs.products import write_sample
 
-    ds, path = write_sample(Run.open(args.run_dir), args.output, args.n, args.seed)
-    print(f"wrote {ds.n_patients} synthetic patients x {ds.n_codes} codes to {path}")
+    if not args.output and not args.omop:
+        raise CorganError("corgan sample needs somewhere to write: give -o FILE, --omop TARGET or both.")
+    if args.output:
+        ds, path = write_sample(Run.open(args.run_dir), args.output, args.n, args.seed)
+        print(f"wrote {ds.n_patients} synthetic patients x {ds.n_codes} codes to {path}")
+    if args.omop:
+        from .omop_out import write_run_omop
+
+        ds, where, rows = write_run_omop(Run.open(args.run_dir), args.omop, args.n, args.seed)
+        print(f"wrote {ds.n_patients} synthetic persons and {rows} condition rows as OMOP to {where}")
     return 0
 
 
