@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,3 +118,16 @@ def shot(page, name: str) -> Path:
 def plot_points(page, selector: str = '[data-testid="stPlotlyChart"]') -> list[int]:
     """Number of drawn markers in each Plotly chart matching ``selector``."""
     return page.eval_on_selector_all(selector, "els => els.map(e => e.querySelectorAll('.scatterlayer .point').length)")
+
+
+EXCEPTION = '[data-testid="stException"]'
+CHART = '[data-testid="stPlotlyChart"]'
+
+
+def require_browser() -> None:
+    """Skip (with the reason) when Chromium or Playwright is missing."""
+    import pytest
+
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (CI installs it with .ci/run)")
+    pytest.importorskip("playwright.sync_api")

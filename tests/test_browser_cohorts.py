@@ -7,24 +7,18 @@ The screenshot is saved as test-artifacts/screenshots/cohorts-demo.png.
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
-from browser_helpers import CHROMIUM, browser, plot_points, serve, shot, wait_idle
+from browser_helpers import CHART, EXCEPTION, browser, plot_points, require_browser, serve, shot, wait_idle
 
 pytestmark = pytest.mark.browser
-
-EXCEPTION = '[data-testid="stException"]'
-CHART = '[data-testid="stPlotlyChart"]'
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (CI installs it with .ci/run)")
-    pytest.importorskip("playwright.sync_api")
+    """A dashboard server whose runs folder holds one independent-model run on the demo."""
+    require_browser()
     from corgan_core.demo import DIABETES_DEMO
     from corgan_core.runs import Run, TrainSettings
     from corgan_core.runs.execute import execute
@@ -38,7 +32,7 @@ def app(tmp_path_factory):
 
 
 def pick(page, box: str, code: str) -> None:
-    """Type a code into a multiselect (as a user searching it) and take the first match."""
+    """Type a code into a multiselect (as a user searching it) and click that code's option."""
     field = page.locator('[data-testid="stMultiSelect"]').filter(has_text=box).locator("input")
     field.click()
     field.fill(code)
