@@ -84,3 +84,57 @@ def test_a_contradictory_definition_is_one_error_box(at):
     one(at.multiselect, "Must have none of").set_value(["250"]).run()
     assert not at.exception
     assert any("both required and excluded" in e.value for e in at.error)
+
+
+def _run_on(root, path, name, **options):
+    from corgan_core.data import DataOptions
+    from corgan_core.runs.execute import execute
+
+    run = Run.create(str(path), model="independent", data_options=DataOptions(**options),
+                     settings=TrainSettings(device="cpu", evaluate=False), run_dir=root / name)
+    execute(run)
+    return run
+
+
+def _page(root, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CORGAN_RUNS_DIR", str(root))
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("../pages/cohorts.py").run()
+    return app
+
+
+def test_search_box_finds_codes_by_title(at):
+    one(at.text_input, "Find codes by code or title").set_value("heart failure").run()
+    found = " ".join(c.value for c in at.caption)
+    assert "428 - Congestive heart failure" in found
+
+
+def test_count_data_asks_for_a_minimum_count(tmp_path, monkeypatch):
+    from conftest import require_data
+
+    _run_on(tmp_path, require_data("mimic3-demo"), "mimic-count", kind="count")
+    at = _page(tmp_path, monkeypatch)
+    one(at.multiselect, "Must have all of").set_value(["401"]).run()
+    once = int(next(m.value for m in at.metric if m.label == "Synthetic members").replace(",", ""))
+    one(at.number_input, "A code counts as present from this many occurrences").set_value(2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    twice = int(next(m.value for m in at.metric if m.label == "Synthetic members").replace(",", ""))
+    assert 0 <= twice < once
+    assert any("present at least 2 times" in m.value for m in at.markdown)
+
+
+def test_continuous_table_cohort_by_range(tmp_path, monkeypatch):
+    from conftest import require_data
+
+    path = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
+    _run_on(tmp_path, path, "seizure")
+    at = _page(tmp_path, monkeypatch)
+    one(at.multiselect, "Ranges on columns").set_value(["X1"]).run()
+    one(at.number_input, "X1 from").set_value(100.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("X1 >= 100" in m.value or "100 <= X1" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 3
+    real = int(next(m.value for m in at.metric if m.label == "Real held-out members").replace(",", ""))
+    assert 10 <= real < 2300  # some of the 2,300 held-out rows, enough to be shown
