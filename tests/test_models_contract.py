@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from torch_threads import one_thread  # noqa: F401 - autouse fixture
 from conftest import assert_one_sentence
 from corgan_core.errors import ConfigError, DataError
 from corgan_core.models import PRESETS, REGISTRY, from_checkpoint, make_model
@@ -50,13 +51,6 @@ IDS = [v[0] for v in VARIANTS]
 BASE = [v for v in VARIANTS if v[0] in ("corgan", "medgan", "vae", "independent")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run fastest on one thread (and a shared machine's other jobs keep theirs)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def build(name, preset="default", **overrides) -> GenerativeModel:

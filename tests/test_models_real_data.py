@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from torch_threads import one_thread  # noqa: F401 - autouse fixture
 from conftest import require_data
 from corgan_core.models import REGISTRY, make_model
 from corgan_core.training import train
@@ -22,12 +23,6 @@ FEW_EPOCHS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

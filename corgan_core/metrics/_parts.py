@@ -9,6 +9,7 @@ from ..errors import DataError
 from ._common import top_columns
 from .attribute import attribute_inference
 from .classifier import classifier_fidelity
+from .continuous import report_part as continuous  # noqa: F401 - continuous data only (issue 16)
 from .cooccurrence import cooccurrence as _cooccurrence
 from .copies import exact_copies, record_uniqueness
 from .dcr import distance_to_closest_record

@@ -14,7 +14,7 @@ from ..errors import DataError
 from ._common import as_matrix, check_kind, check_same_columns, rng_for
 from .baseline import independent_baseline
 
-PARTS = {"fidelity": ("probability", "cooccurrence", "discriminator"),
+PARTS = {"fidelity": ("probability", "cooccurrence", "discriminator", "continuous"),
          "utility": ("prediction", "classifier"),
          "privacy": ("membership", "dcr", "copies", "uniqueness", "attribute", "epsilon")}
 _WEIGHTS = {"prediction": 3, "classifier": 3, "neighbours": 4}

@@ -1,0 +1,150 @@
+"""Continuous records (issue 16): the corGAN paper's Epileptic Seizure experiment, seizure vs rest.
+
+Each model trains through the shared engine on the training rows of a seeded 80/20 split of
+``../shared/data/epileptic-seizure`` (the label y == 1 learned as the last column, so the neural
+models are class-conditional) until a CPU-time budget is spent (``time.process_time``, one torch
+thread: the shared machine's wall time is unreliable). Then, on the 20% held out:
+
+- TRTR vs TSTR AUROC and accuracy for logistic regression, random forest and gradient boosting,
+  each AUROC with a 95% bootstrap interval over the holdout rows;
+- the real-vs-synthetic discriminator AUROC (gradient boosting, 3-fold, balanced rows);
+- the correlation-matrix mean absolute difference (with interval), the scaled per-column
+  Wasserstein-1 and KS (mean and worst column) and the per-class power-spectrum distance.
+
+Prints a table and writes ``benchmarks/results/continuous.json`` (``--merge`` keeps the rows of
+models not run this time). Example: ``python benchmarks/bench_continuous.py --budget 240``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from corgan_core.data import load, split  # noqa: E402
+from corgan_core.metrics.classifier import MODELS, fit_predict_proba  # noqa: E402
+from corgan_core.metrics.continuous import auroc_interval, continuous_fidelity  # noqa: E402
+from corgan_core.metrics.discriminator import discriminator_score  # noqa: E402
+from corgan_core.models import make_model  # noqa: E402
+from corgan_core.training import train  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "epileptic-seizure" / "epileptic_seizure_recognition_rebuilt.csv.gz"
+OUT = ROOT / "benchmarks" / "results" / "continuous.json"
+MODEL_OPTIONS = {"corgan": {"epochs": 100_000}, "medgan": {"epochs": 100_000, "pretrain_epochs": 100},
+                 "vae": {"epochs": 100_000}, "independent": {}}
+
+
+def prepare(seed: int):
+    ds = load(str(DATA)).with_label_column()
+    sp = split(ds, holdout=0.2, seed=seed)
+    X = ds.dense()
+    return ds, X[sp.train], X[sp.holdout]
+
+
+def fit_for(name: str, options: dict, ds, train_X, budget_cpu_s: float, seed: int):
+    """Train ``name`` until ``budget_cpu_s`` CPU seconds (or its epoch caps) are spent."""
+    import torch
+
+    torch.set_num_threads(1)
+    model = make_model(name, options)
+    model.meta_ = {"codes": list(ds.codes), "label": ds.label_name}
+    t0, epochs = time.process_time(), 0
+    for ev in train(model, train_X, kind="continuous", seed=seed, device="cpu"):
+        if ev.type == "epoch_end":
+            epochs += 1
+            if time.process_time() - t0 > budget_cpu_s:
+                break
+    return model, time.process_time() - t0, epochs
+
+
+def utility(train_X, holdout_X, syn_X, seed: int) -> dict:
+    """TRTR vs TSTR per classifier on the binary label (last column), AUROC with intervals."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    out = {}
+    Xh, yh = holdout_X[:, :-1], holdout_X[:, -1]
+    for clf in MODELS:
+        entry = {}
+        for key, M in (("trtr", train_X), ("tstr", syn_X)):
+            y = np.rint(M[:, -1])
+            if len(np.unique(y)) < 2:
+                entry[key] = {"auroc": float("nan"), "low": float("nan"), "high": float("nan"), "accuracy": float("nan")}
+                continue
+            classes, proba = fit_predict_proba(clf, M[:, :-1], y, Xh, seed)
+            p = proba[:, list(classes).index(1.0)]
+            entry[key] = {"auroc": float(roc_auc_score(yh, p)), **auroc_interval(yh, p, seed=seed),
+                          "accuracy": float(accuracy_score(yh, p >= 0.5))}
+        out[clf] = entry
+    return out
+
+
+def evaluate_model(name, model, train_X, holdout_X, seed):
+    syn = model.sample(len(train_X), seed=seed + 1)
+    fid = continuous_fidelity(holdout_X[:, :-1], syn[:, :-1], y_holdout=holdout_X[:, -1], y_synthetic=syn[:, -1],
+                              seed=seed)
+    disc = discriminator_score(holdout_X[:, :-1], syn[:, :-1], kind="continuous", seed=seed)
+    s = fid.synthetic
+    return {"model": name, "utility": utility(train_X, holdout_X, syn, seed), "discriminator_auroc": disc.auroc,
+            "correlation_mad": s["correlation_mad"], "wasserstein_mean": s["wasserstein_mean"],
+            "wasserstein_worst": s["wasserstein_worst"], "ks_mean": s["ks_mean"], "ks_worst": s["ks_worst"],
+            "spectrum_distance": s["spectrum_distance"], "seizure_share": float(np.mean(np.rint(syn[:, -1]) == 1))}
+
+
+def table(rows) -> str:
+    head = ("model", "cpu_s", "epochs", "LR trtr/tstr", "RF trtr/tstr", "GB trtr/tstr", "disc", "corrMAD", "W1", "KS")
+    lines = [" | ".join(head)]
+    for r in rows:
+        u = r["utility"]
+        cells = [r["model"], f"{r['cpu_s']:.0f}", str(r["epochs"])]
+        for clf in MODELS:
+            cells.append(f"{u[clf]['trtr']['auroc']:.3f}/{u[clf]['tstr']['auroc']:.3f}")
+        cells += [f"{r['discriminator_auroc']:.3f}", f"{r['correlation_mad']['value']:.3f}",
+                  f"{r['wasserstein_mean']:.3f}", f"{r['ks_mean']:.3f}"]
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="corgan,vae,medgan,independent")
+    ap.add_argument("--budget", type=float, default=240.0, help="CPU seconds of training per model.")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], help="MODEL.option=value override (repeatable).")
+    ap.add_argument("--tag", default="", help="Name suffix of the result rows (for variants).")
+    ap.add_argument("--merge", action="store_true", help="Keep rows of other models from the existing JSON.")
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args(argv)
+    ds, train_X, holdout_X = prepare(args.seed)
+    rows = []
+    for name in args.models.split(","):
+        options = dict(MODEL_OPTIONS[name])
+        for s in args.set:
+            key, value = s.split("=", 1)
+            m, opt = key.split(".", 1)
+            if m == name:
+                options[opt] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+        model, cpu, epochs = fit_for(name, options, ds, train_X, args.budget, args.seed)
+        row = evaluate_model(name + args.tag, model, train_X, holdout_X, args.seed)
+        row.update(cpu_s=cpu, epochs=epochs, options=options, budget_cpu_s=args.budget)
+        rows.append(row)
+        print(table([row]).splitlines()[-1], flush=True)
+    out = Path(args.out)
+    doc = {"data": str(DATA.name), "split": "seeded 80/20", "seed": args.seed, "rows": rows}
+    if args.merge and out.exists():
+        old = json.loads(out.read_text())
+        names = {r["model"] for r in rows}
+        doc["rows"] = [r for r in old.get("rows", []) if r["model"] not in names] + rows
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1))
+    print(table(doc["rows"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

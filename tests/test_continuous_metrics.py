@@ -1,0 +1,80 @@
+"""Continuous fidelity (issue 16): scaled column distances, correlation difference, power spectra."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import require_data
+from corgan_core.data import load
+from corgan_core.metrics import evaluate
+from corgan_core.metrics.continuous import (column_distances, continuous_fidelity, correlation_mad,
+                                            power_spectrum, spectrum_distance)
+
+
+def test_column_distances_match_scipy_and_are_scaled_by_the_real_spread():
+    rng = np.random.default_rng(0)
+    R = rng.normal(0, [1.0, 100.0], size=(300, 2))
+    S = rng.normal(0, [1.0, 100.0], size=(200, 2)) + [0.5, 50.0]  # both off by half a deviation
+    d = column_distances(R, S)
+    for j in range(2):
+        assert d["wasserstein"][j] == pytest.approx(stats.wasserstein_distance(R[:, j], S[:, j]) / R[:, j].std())
+        assert d["ks"][j] == pytest.approx(stats.ks_2samp(R[:, j], S[:, j]).statistic)
+    assert d["wasserstein"][0] == pytest.approx(d["wasserstein"][1], abs=0.15)  # the scale is divided out
+    assert column_distances(R, R)["wasserstein_mean"] == 0.0 and column_distances(R, R)["ks_worst"] == 0.0
+
+
+def test_correlation_mad_sees_broken_correlations():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(2000, 1))
+    R = z + 0.3 * rng.normal(size=(2000, 5))  # strongly correlated columns
+    shuffled = np.column_stack([rng.permutation(R[:, j]) for j in range(5)])  # same marginals, no correlation
+    same = correlation_mad(R[:1000], R[1000:], seed=0)
+    broken = correlation_mad(R[:1000], shuffled, seed=0)
+    assert same["value"] < 0.05 and broken["value"] > 0.8
+    assert broken["low"] <= broken["value"] <= broken["high"]
+
+
+def test_power_spectrum_peaks_at_the_signal_frequency_per_class():
+    t, rng = np.arange(64), np.random.default_rng(3)
+    rows = np.array([np.sin(2 * np.pi * (4 if c else 10) * t / 64 + p) + 0.1 * rng.normal(size=64)
+                     for c, p in zip([0, 1] * 20, np.linspace(0, 3, 40))])
+    spec = power_spectrum(rows, labels=[0, 1] * 20)
+    freq = np.asarray(spec["frequency"])
+    assert freq[np.argmax(spec["classes"]["1"])] == pytest.approx(4 / 64)
+    assert freq[np.argmax(spec["classes"]["0"])] == pytest.approx(10 / 64)
+    assert spectrum_distance(spec["classes"]["0"], spec["classes"]["0"]) == 0.0
+    assert spectrum_distance(spec["classes"]["0"], spec["classes"]["1"]) > 0.1
+
+
+def test_on_real_eeg_rows_a_copy_beats_the_independent_sampler():
+    f = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
+    ds = load(f)
+    X = ds.dense()
+    rows = np.random.default_rng(0).permutation(len(X))
+    tr, ho = rows[:1500], rows[1500:2000]
+    rng = np.random.default_rng(2)
+    independent = np.column_stack([rng.choice(X[tr, j], 1500) for j in range(X.shape[1])])
+    fid = continuous_fidelity(X[ho], X[tr], baseline=independent, y_holdout=ds.labels[ho], y_synthetic=ds.labels[tr],
+                              y_baseline=rng.choice(ds.labels[tr], 1500), seed=0)
+    real, base = fid.synthetic, fid.baseline
+    # neighbouring EEG samples are strongly correlated: the independent sampler loses that
+    assert base["correlation_mad"]["value"] > 3 * real["correlation_mad"]["value"]
+    assert base["wasserstein_mean"] < 0.2 and real["wasserstein_mean"] < 0.2  # both keep the marginals
+    assert base["spectrum_distance"]["1"] > 3 * real["spectrum_distance"]["1"]  # seizures' spectrum is lost
+
+
+def test_evaluate_reports_continuous_fidelity_only_for_continuous_data():
+    f = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
+    ds = load(f).with_label_column()
+    X = ds.dense()
+    rows = np.random.default_rng(0).permutation(len(X))
+    tr, ho = X[rows[:1200]], X[rows[1200:1600]]
+    rep = evaluate(tr, ho, tr[:800].copy(), kind="continuous", label=-1, include=["continuous"])
+    m = rep.fidelity["correlation_mad"]
+    assert m.value < m.baseline / 3 and m.details["low"] <= m.value <= m.details["high"]
+    assert set(rep.fidelity["spectrum_distance"].details["per_class"]) == {"all", "0", "1"}
+    assert {"continuous_wasserstein", "continuous_ks"} <= set(rep.fidelity)
+    binary = (np.random.default_rng(0).random((60, 6)) < 0.3).astype(np.float32)
+    rep = evaluate(binary[:40], binary[40:], binary[:40], kind="binary", include=["continuous"])
+    assert rep.fidelity == {} and rep.skipped == []
