@@ -6,7 +6,6 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import corgan_core.metrics  # noqa: F401 - imported before corgan_core.report (they import each other)
 from corgan_core.runs import find_run, products
 from corgan_core.report import DEFAULT_THRESHOLDS, Report
 from corgan_core.runs import Run
@@ -63,6 +62,42 @@ def report(run: Run, n: int, seed: int, thresholds: dict | None = None) -> dict:
     return (rep.with_thresholds(thresholds) if thresholds else rep).to_dict()
 
 
+def warnings(rep: dict) -> None:
+    """The report's warnings at the top of a page: a (near-)verbatim copy first, then small data."""
+    meta = rep.get("meta", {})
+    if meta.get("copy_warning"):
+        st.error(meta["copy_warning"], icon=":material/content_copy:")
+    if meta.get("size_warning"):
+        st.warning(meta["size_warning"], icon=":material/straighten:")
+
+
+def metric(col, label: str, m: dict | None) -> None:
+    """A headline number; its interval, ceiling, floor and verdict in the help text (the number stays plain)."""
+    if not m:
+        return
+    if m.get("value") is None:
+        col.metric(label, "n/a", help=m.get("reason") or "not computed")
+        return
+    bits = [m.get("label") or label]
+    if m.get("interval"):
+        bits.append(f"95% interval {m['interval'][0]:.3f} to {m['interval'][1]:.3f}")
+    for key, name in (("ceiling", "real-data ceiling"), ("baseline", "independent floor")):
+        if m.get(key) is not None:
+            bits.append(f"{name} {m[key]:.3f}")
+    if m.get("verdict"):
+        bits.append(f"{m['verdict']}: {m.get('reason')}")
+    iv = m.get("interval")
+    col.metric(label, f"{m['value']:.3f}", delta=f"±{(iv[1] - iv[0]) / 2:.3f}" if iv else None, delta_color="off",
+               help="; ".join(bits))
+
+
+def skipped(rep: dict, parts) -> None:
+    """Captions for the measures of ``parts`` that were not computed, with the reason."""
+    for s in rep["skipped"]:
+        if s["metric"] in parts:
+            st.caption(f"Not computed - {s['metric']}: {s['reason']}")
+
+
 def titles(run: Run) -> dict:
     """Code titles of the run's data (from the cached data load)."""
     data = run.config()["data"]
@@ -83,7 +118,8 @@ def report_downloads(run: Run) -> None:
             return
         rep = Report.from_dict(report(run, n, seed))
     v = rep.verdicts()
-    st.caption("; ".join(f"{s}: {c['pass']} within limits, {c['fail']} above" for s, c in v.items()))
+    st.caption("; ".join(f"{s}: {c['pass']} within limits, {c['fail']} above, {c['inconclusive']} inconclusive"
+                         for s, c in v.items()))
     c = st.columns(3)
     c[0].download_button("Download report (JSON)", rep.to_json(), file_name=f"report-{run.id}.json",
                          mime="application/json", on_click="ignore", icon=":material/data_object:")

@@ -43,8 +43,13 @@ def test_membership_attack_by_hand():
     assert by_t[2]["members"] == 2 and by_t[2]["non_members"] == 2
     assert mi.summary[0]["members_share"] == 0.5
     assert mi.auroc == [0.75]  # 2 wins and 2 ties out of 4 member/non-member pairs
-    assert mi.holdout_twin_share == 0.0 and mi.ceiling_precision == 1.0
-    assert math.isnan(mi.advantage) and mi.to_dict()["advantage"] is None  # too few calls to judge
+    assert mi.holdout_twin_share == 0.0 and mi.verbatim_copy_precision == 1.0
+    # TPR - FPR: at t=0 one of two members and no non-member is called (0.5); at t=1 all are (0)
+    assert (mi.advantage, mi.advantage_threshold, mi.advantage_tpr, mi.advantage_fpr) == (0.5, 0.0, 0.5, 0.0)
+    assert mi.advantage_precision == 1.0 and mi.advantage_calls == 1 and mi.advantage_members == 2
+    assert [r["advantage"] for r in mi.per_threshold] == [0.5, 0.0, 0.0]
+    lo, hi = mi.advantage_interval
+    assert 0.0 <= lo <= 0.5 <= hi <= 1.0
     with pytest.raises(DataError) as e:
         membership_inference(TRAIN, HOLDOUT, SYN, member_share=1.0)
     assert_one_sentence(str(e.value))
@@ -92,15 +97,20 @@ def test_attack_on_unique_records_sees_a_copy_and_not_fresh_data(diabetes):
         if s["calls_mean"] >= 200:
             assert abs(s["precision_mean"] - s["members_share"]) < 0.07, s
     assert abs(fresh.auroc[-1] - 0.5) < 0.05 and fresh.advantage < 0.07
+    assert copy.advantage > 0.9 and copy.advantage_interval[0] > 0.9  # unique rows: TPR 1, FPR 0 at distance 0
+    lo, hi = fresh.auroc_interval
+    assert lo < 0.5 < hi or abs(fresh.auroc[-1] - 0.5) < 0.02
 
 
-def test_verbatim_copy_precision_is_capped_by_twins(diabetes):
+def test_verbatim_copy_precision_is_set_by_twins(diabetes):
     rows = np.random.default_rng(1).permutation(diabetes.shape[0])[:30000]
     train, holdout = diabetes[rows[:20000]], diabetes[rows[20000:]]
     mi = membership_inference(train, holdout, train, fractions=[0.5], thresholds=[0], seeds=[0, 1])
     # the figures: ~39% of 10,000 holdout rows have a twin among 20,000 -> precision ~0.72 at 0
-    assert 0.35 < mi.holdout_twin_share < 0.43 and 0.69 < mi.ceiling_precision < 0.75
-    assert mi.summary[-1]["precision_mean"] == pytest.approx(mi.ceiling_precision, abs=0.02)
+    assert 0.35 < mi.holdout_twin_share < 0.43 and 0.69 < mi.verbatim_copy_precision < 0.75
+    assert mi.summary[-1]["precision_mean"] == pytest.approx(mi.verbatim_copy_precision, abs=0.02)
+    # TPR - FPR of the copy: every member at distance 0 (TPR 1) against the twins (FPR = twin share)
+    assert mi.advantage == pytest.approx(1 - mi.holdout_twin_share, abs=0.02) and mi.advantage_threshold == 0
 
 
 def test_bad_input_is_one_sentence():

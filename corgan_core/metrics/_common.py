@@ -5,12 +5,11 @@ A :class:`~corgan_core.data.dataset.Dataset` is accepted too and reduced to its 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DataError
+from ..verdict import finite, plain  # noqa: F401 - re-exported: the metrics' JSON helpers
 
 KINDS = ("binary", "count", "continuous")
 
@@ -140,14 +139,6 @@ def code_name(codes, j: int) -> str:
     return str(codes[j]) if codes is not None and j < len(codes) else str(j)
 
 
-def finite(x) -> float | None:
-    """``float(x)``, or None when it is NaN/inf (JSON has no NaN)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def regression_summary(real: np.ndarray, synth: np.ndarray) -> dict:
     """R² (synthetic as a prediction of real), Pearson r, RMSE and max absolute error."""
     from scipy.stats import pearsonr
@@ -180,27 +171,6 @@ def sample_rows(n: int, k: int | None, rng: np.random.Generator) -> np.ndarray:
     if k is None or k >= n:
         return np.arange(n)
     return np.sort(rng.choice(n, size=int(k), replace=False))
-
-
-def plain(obj):
-    """JSON-ready copy: dataclasses become dicts, numpy values Python values, NaN/inf become None."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return finite(obj)
-    return obj
 
 
 class Result:

@@ -1,86 +1,64 @@
 """The parts of :func:`corgan_core.metrics.evaluate`: each computes one metric family and adds
-report entries via ``add(section, name, value, direction, label, chance, baseline, details)``.
-A part raises DataError when it does not apply; evaluate() records that as skipped."""
+report entries via ``add(section, name, value, direction, label, chance=, baseline=, details=,
+interval=, ceiling=, needs=, method=)``. The fidelity parts live in ``_fidelity_parts``; utility and
+privacy here. A part raises DataError when it does not apply; evaluate() records that as skipped.
+Every judged figure carries its 95% interval; privacy verdict sentences name the attacker's share
+r, the threshold and the number of patients behind them (``details["basis"]``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import DataError
-from ._common import top_columns
+from ..verdict import newcombe
+from ._fidelity_parts import (MIN_HOLDOUT, agreement, bands, cooccurrence, discriminator,  # noqa: F401
+                              probability, threeway)
 from .attribute import attribute_inference
+from .bootstrap import mean_interval
 from .classifier import classifier_fidelity
-from .continuous import report_part as continuous  # noqa: F401 - continuous data only (issue 16)
-from .cooccurrence import cooccurrence as _cooccurrence
+from .continuous import report_part as continuous  # noqa: F401 - the continuous-records part (issue 16)
 from .copies import exact_copies, record_uniqueness
 from .dcr import distance_to_closest_record
-from .discriminator import discriminator_score
-from .frequency import dimension_wise_probability
 from .membership import membership_inference
 from .neighbours import nearest_neighbours
-from .prediction import dimension_wise_prediction
+from .prediction import MIN_POSITIVES, dimension_wise_prediction
 
 
-def _codes(c, cols):
-    return [str(c["codes"][j]) if c["codes"] is not None else str(j) for j in cols]
+def _needs(c, what="held-out patients"):
+    return {"have": int(c["Ho"].shape[0]), "needs": MIN_HOLDOUT, "what": what}
 
 
-def probability(c, add):
-    kw = dict(kind=c["kind"], codes=c["codes"], titles=c["titles"])
-    h = dimension_wise_probability(c["Ho"], c["Sy"], **kw)
-    t = dimension_wise_probability(c["Tr"], c["Sy"], **kw)
-    b = dimension_wise_probability(c["Ho"], c["B"], **kw) if c["B"] is not None else None
-    codes = _codes(c, range(c["Tr"].shape[1]))
-    add("fidelity", "frequency_r2", h.r2, "higher", f"Per-code {h.statistic} R² (holdout)",
-        baseline=b and b.r2, details={**h.to_dict(), "codes": codes})
-    add("fidelity", "frequency_r2_train", t.r2, "higher", f"Per-code {t.statistic} R² (train)",
-        details={"real": t.real, "synthetic": t.synthetic, "pearson": t.pearson, "rmse": t.rmse, "codes": codes})
-    add("fidelity", "frequency_rmse", h.rmse, "lower", f"Per-code {h.statistic} RMSE (holdout)",
-        baseline=b and b.rmse, details={"pearson": h.pearson, "max_abs_error": h.max_abs_error})
-
-
-def cooccurrence(c, add):
-    cols = top_columns(c["Tr"], c["top_k"], c["kind"])
-    h = _cooccurrence(c["Ho"], c["Sy"], kind=c["kind"], columns=cols, codes=c["codes"])
-    t = _cooccurrence(c["Tr"], c["Sy"], kind=c["kind"], columns=cols, codes=c["codes"])
-    b = _cooccurrence(c["Ho"], c["B"], kind=c["kind"], columns=cols, codes=c["codes"]) if c["B"] is not None else None
-    pair_codes = [[a, z] for a, z in zip(_codes(c, h.pairs[:, 0]), _codes(c, h.pairs[:, 1]))]
-    d = h.to_dict()
-    d.pop("moments")
-    add("fidelity", "cooccurrence_r2", h.r2, "higher", f"Pairwise {h.statistic} R², top {len(cols)} codes (holdout)",
-        baseline=b and b.r2, details={**d, "pair_codes": pair_codes})
-    add("fidelity", "cooccurrence_r2_train", t.r2, "higher", f"Pairwise {t.statistic} R² (train)")
-    add("fidelity", "cooccurrence_rmse", h.rmse, "lower", f"Pairwise {h.statistic} RMSE (holdout)",
-        baseline=b and b.rmse)
-    if h.moments is not None:
-        for key, name in (("mean", "mean_r2"), ("variance", "variance_r2")):
-            m = h.moments[key]
-            add("fidelity", name, m["r2"], "higher", f"Per-code {key} R² (holdout)",
-                baseline=b and b.moments[key]["r2"], details=m)
-
-
-def discriminator(c, add):
-    kw = dict(kind=c["kind"], top_k=c["top_k"], seed=c["seed"])
-    d = discriminator_score(c["Ho"], c["Sy"], **kw)
-    b = discriminator_score(c["Ho"], c["B"], **kw) if c["B"] is not None else None
-    add("fidelity", "discriminator_auroc", d.auroc, "closer-to-chance", "Real-vs-synthetic classifier AUROC",
-        chance=0.5, baseline=b and b.auroc, details=d.to_dict())
-    add("fidelity", "discriminator_pmse", d.pmse, "lower", "Propensity score mean squared error (pMSE)",
-        baseline=b and b.pmse)
+def _synthetic_aurocs(p) -> tuple[np.ndarray, np.ndarray]:
+    """Real and synthetic AUROC per code; a code the synthetic rows never have teaches nothing (0.5)."""
+    ra = np.array([r["real_auroc"] for r in p.per_code], dtype=np.float64)
+    sa = np.array([r["synthetic_auroc"] for r in p.per_code], dtype=np.float64)
+    sa = np.where(np.isnan(sa) & np.isfinite(ra), 0.5, sa)
+    return ra, sa
 
 
 def prediction(c, add):
-    kw = dict(kind=c["kind"], top_k=c["ptk"], codes=c["codes"], titles=c["titles"], seed=c["seed"],
-              max_rows=c["max_rows"])
+    kw = dict(kind=c["kind"], codes=c["codes"], titles=c["titles"], seed=c["seed"], top_k=c["ptk"])
+    if c["max_rows"]:
+        kw["max_rows"] = c["max_rows"]
     p = dimension_wise_prediction(c["Tr"], c["Ho"], c["Sy"], **kw)
     b = dimension_wise_prediction(c["Tr"], c["Ho"], c["B"], **kw) if c["B"] is not None else None
-    add("utility", "prediction_auroc_gap", p.auroc_gap, "lower",
-        f"Dimension-wise prediction: mean |AUROC real - synthetic|, top {len(p.per_code)} codes",
-        baseline=b and b.auroc_gap, details=p.to_dict())
+    ra, sa = _synthetic_aurocs(p)
+    ok = np.isfinite(ra)
+    floor = float(np.nanmean(_synthetic_aurocs(b)[1][ok])) if b is not None and ok.any() else None
+    n = f"{len(p.per_code)} codes with {MIN_POSITIVES}+ patients"
+    add("utility", "prediction_synthetic_auroc", float(np.mean(sa[ok])) if ok.any() else None, "higher",
+        f"Dimension-wise prediction: mean AUROC on holdout, trained on synthetic ({n})", baseline=floor,
+        ceiling=float(np.mean(ra[ok])) if ok.any() else None, interval=mean_interval(sa[ok], c["rng"](5), c["boot"]),
+        method="bootstrap over codes", details={"real_auroc": p.real_auroc, "real_f1": p.real_f1,
+                                                 "synthetic_f1": p.synthetic_f1, "codes": len(p.per_code)})
+    gap = np.abs(ra - sa)[ok]
+    add("utility", "prediction_auroc_gap", float(gap.mean()) if gap.size else None, "lower",
+        f"Dimension-wise prediction: mean |AUROC real - synthetic| ({n})", baseline=b and b.auroc_gap,
+        interval=mean_interval(gap, c["rng"](6), c["boot"]), method="bootstrap over codes", details=p.to_dict())
+    rf = np.array([r["real_f1"] for r in p.per_code], dtype=np.float64)
+    sf = np.array([r["synthetic_f1"] for r in p.per_code], dtype=np.float64)
     add("utility", "prediction_f1_gap", p.f1_gap, "lower", "Dimension-wise prediction: mean |F1 real - synthetic|",
-        baseline=b and b.f1_gap)
-    add("utility", "prediction_synthetic_auroc", p.synthetic_auroc, "higher",
-        "Dimension-wise prediction: mean AUROC, trained on synthetic", baseline=b and b.synthetic_auroc,
-        details={"real_auroc": p.real_auroc, "real_f1": p.real_f1, "synthetic_f1": p.synthetic_f1})
+        baseline=b and b.f1_gap, interval=mean_interval(np.abs(rf - sf), c["rng"](7), c["boot"]),
+        method="bootstrap over codes")
 
 
 def classifier(c, add):
@@ -118,19 +96,35 @@ def _neighbours(c):
 
 def membership(c, add):
     a = {k: v for k, v in c["attack"].items() if k != "sizes"}
-    mi = membership_inference(c["Tr"], c["Ho"], c["Sy"], kind=c["kind"], neighbours=_neighbours(c), **a)
+    mi = membership_inference(c["Tr"], c["Ho"], c["Sy"], kind=c["kind"], neighbours=_neighbours(c),
+                              bootstrap=c["boot"], **a)
+    unit = " codes" if mi.metric == "hamming" else ""
+    basis = (f"r = {mi.advantage_fraction:.2f}: the attacker holds {mi.advantage_members:,} training and "
+             f"{mi.advantage_non_members:,} held-out patients; threshold {mi.advantage_threshold:g}{unit}; "
+             f"{mi.sizes[-1]:,} synthetic patients")
+    d = mi.to_dict()
+    d["basis"] = basis
     add("privacy", "membership_advantage", mi.advantage, "lower",
-        "Membership attack: best precision above the members' share (full synthetic set)",
-        details=mi.to_dict())
-    add("privacy", "membership_auroc", mi.auroc[-1], "closer-to-chance",
-        "Membership attack AUROC (negative distance, all train vs holdout rows)", chance=0.5,
-        details={"sizes": mi.sizes, "auroc": mi.auroc, "ceiling_precision": mi.ceiling_precision})
+        "Membership attack: TPR - FPR at the best threshold (Yeom et al.), precision beside it",
+        details=d, interval=mi.advantage_interval, needs=_needs(c),
+        method="bootstrap over the attacker's patients, best threshold re-picked per replicate")
+    add("privacy", "membership_auroc", mi.auroc[-1], "at-most-chance",
+        "Membership attack AUROC (minus the distance, all train vs holdout rows)", chance=0.5,
+        interval=mi.auroc_interval, needs=_needs(c), method="DeLong interval",
+        details={"sizes": mi.sizes, "auroc": mi.auroc, "verbatim_copy_precision": mi.verbatim_copy_precision,
+                 "basis": f"{c['Tr'].shape[0]:,} training and {c['Ho'].shape[0]:,} held-out patients, "
+                          f"{mi.sizes[-1]:,} synthetic patients"})
 
 
 def dcr(c, add):
-    d = distance_to_closest_record(c["Tr"], c["Ho"], c["Sy"], kind=c["kind"], neighbours=_neighbours(c))
-    add("privacy", "dcr_share_closer_to_train", d.share_closer_to_train, "closer-to-chance",
-        "Synthetic rows closer to train than to holdout (equal sizes, ties half)", chance=0.5, details=d.to_dict())
+    d = distance_to_closest_record(c["Tr"], c["Ho"], c["Sy"], kind=c["kind"], neighbours=_neighbours(c), seed=c["seed"])
+    det = d.to_dict()
+    det["basis"] = (f"{len(d.share_by_subset)} random training subsets of {c['Ho'].shape[0]:,} patients against the "
+                    f"{c['Ho'].shape[0]:,} held-out patients, {c['Sy'].shape[0]:,} synthetic patients")
+    add("privacy", "dcr_share_closer_to_train", d.share_closer_to_train, "at-most-chance",
+        "Synthetic rows closer to train than to holdout (equal sizes, ties half; only closer is a risk)", chance=0.5,
+        details=det, interval=d.share_interval, needs=_needs(c),
+        method="synthetic rows, train subsets and the holdout's own spread")
     add("privacy", "nndr_train_mean", d.nndr["train"]["mean"], "higher",
         "Mean nearest-neighbour distance ratio to train", details={"holdout": d.nndr["holdout"]})
 
@@ -138,24 +132,35 @@ def dcr(c, add):
 def copies(c, add):
     e = exact_copies(c["Tr"], c["Sy"], holdout=c["Ho"], k=c["rare_k"], kind=c["kind"])
     b = exact_copies(c["Tr"], c["B"], holdout=c["Ho"], k=c["rare_k"], kind=c["kind"]) if c["B"] is not None else None
+    n_s, n_h = c["Sy"].shape[0], c["Ho"].shape[0]
+    det = e.to_dict()
+    det["basis"] = f"{n_s:,} synthetic against {n_h:,} fresh held-out patients"
     add("privacy", "exact_copy_excess", e.copy_share - e.holdout_copy_share, "lower",
-        "Synthetic rows copying a training row, minus holdout rows with a twin in train",
-        baseline=b and b.copy_share - b.holdout_copy_share, details=e.to_dict())
+        "Synthetic rows copying a training row, in excess of fresh held-out patients with a twin in train",
+        baseline=b and b.copy_share - b.holdout_copy_share, details=det, needs=_needs(c), method="Newcombe interval",
+        interval=list(newcombe(e.copies, n_s, round(e.holdout_copy_share * n_h), n_h)))
     add("privacy", "rare_replay_excess", e.rare_replay_share - e.holdout_rare_share, "lower",
-        f"Synthetic rows replaying a combination of <= {e.k} training patients, minus the holdout's share",
-        baseline=b and b.rare_replay_share - b.holdout_rare_share)
+        f"Synthetic rows replaying a combination of <= {e.k} training patients, in excess of fresh held-out patients",
+        baseline=b and b.rare_replay_share - b.holdout_rare_share, needs=_needs(c), method="Newcombe interval",
+        interval=list(newcombe(e.rare_replay, n_s, round(e.holdout_rare_share * n_h), n_h)),
+        details={"basis": det["basis"]})
 
 
 def uniqueness(c, add):
     u = record_uniqueness(c["Tr"], c["Ho"], kind=c["kind"])
     add("privacy", "holdout_twin_share", u.holdout_twin_share, "higher",
-        "Holdout rows with an exact twin in train (the membership attack's ceiling)", details=u.to_dict())
+        "Held-out rows with an exact twin in train (sets the distance-0 precision a verbatim copy would reach; "
+        "not a bound)", details=u.to_dict())
 
 
 def attribute(c, add):
-    a = attribute_inference(c["Tr"], c["Ho"], c["Sy"], kind=c["kind"], seed=c["seed"], codes=c["codes"])
+    a = attribute_inference(c["Tr"], c["Ho"], c["Sy"], kind=c["kind"], seed=c["seed"], codes=c["codes"],
+                            bootstrap=c["boot"])
+    det = a.to_dict()
+    det["basis"] = f"{a.n_targets:,} training and {a.n_targets:,} held-out target patients, {len(a.known)} known codes"
     add("privacy", "attribute_inference_gap", a.f1_gap, "lower",
-        "Attribute inference F1, train patients minus holdout patients", details=a.to_dict())
+        "Attribute inference F1, train patients minus holdout patients", details=det, interval=a.f1_gap_interval,
+        needs=_needs(c), method="bootstrap over the target patients")
 
 
 def epsilon(c, add):

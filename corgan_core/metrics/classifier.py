@@ -31,8 +31,9 @@ class ClassifierFidelity(Result):
     accuracy_gap: float
 
 
-def make_model(name: str, seed: int):
-    """A fresh scikit-learn classifier by name (see ``MODELS``)."""
+def make_model(name: str, seed: int, min_samples_leaf: int = 20):
+    """A fresh scikit-learn classifier by name (see ``MODELS``); ``min_samples_leaf`` is gradient
+    boosting's leaf size."""
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -43,11 +44,11 @@ def make_model(name: str, seed: int):
     if name == "random_forest":
         return RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=2, random_state=seed)
     if name == "gradient_boosting":
-        return HistGradientBoostingClassifier(random_state=seed)
+        return HistGradientBoostingClassifier(min_samples_leaf=min_samples_leaf, random_state=seed)
     raise DataError(f"Unknown classifier {name!r}; use one of {', '.join(MODELS)}.")
 
 
-def fit_predict_proba(name: str, X, y, X_test, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def fit_predict_proba(name: str, X, y, X_test, seed: int, min_samples_leaf: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Fit model ``name`` and return ``(classes, probabilities on X_test)``.
 
     Gradient boosting runs on one OpenMP thread: on a small shared machine more threads spin and
@@ -55,7 +56,7 @@ def fit_predict_proba(name: str, X, y, X_test, seed: int) -> tuple[np.ndarray, n
     """
     from threadpoolctl import threadpool_limits
 
-    model = make_model(name, seed)
+    model = make_model(name, seed, min_samples_leaf)
     if name == "gradient_boosting" and sp.issparse(X):
         X, X_test = X.toarray(), X_test.toarray()
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):

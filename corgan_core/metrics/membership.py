@@ -8,7 +8,17 @@ synthetic record is at most a threshold. Precision near the members' share means
 ``r`` is a share of all real records (train + holdout); when one side runs short both are scaled down
 so the stated mix holds, and each grid cell records the numbers actually drawn. The AUROC of the
 score ``-distance`` over all training vs all holdout rows summarises each synthetic sample size
-without a threshold.
+without a threshold (with its DeLong 95% interval).
+
+The judged figure is the membership advantage of Yeom et al.: TPR - FPR at the best threshold,
+with the attacker holding as many training as holdout patients (a seeded subset of train of the
+holdout's size, and the whole holdout: the cell of the grid with the most patients, so the least
+noise), at the full synthetic size. Its 95% interval is a seeded bootstrap over those patients
+that picks the best threshold again in every replicate, so the choice of threshold is part of the
+uncertainty. The precision of the attacker's calls at that threshold is reported beside it.
+``verbatim_copy_precision`` is the precision at distance 0 that a verbatim copy of the training
+set would reach here (its members all sit at distance 0; so do the holdout rows with an exact twin
+in train): a reference point, not an upper bound.
 """
 from __future__ import annotations
 
@@ -17,9 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
-from ._common import Result, as_matrix, rng_for
+from ..verdict import clopper_pearson, percentile
+from ._common import Result, as_matrix, rng_for, sample_rows
+from .bootstrap import DEFAULT_B, auroc_interval, poisson_weights
 from .copies import record_uniqueness
-from .neighbours import Neighbours, nearest_neighbours
+from .neighbours import Neighbours, closest_distances, nearest_neighbours
 
 HAMMING_THRESHOLDS = tuple(range(0, 11))
 QUANTILES = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -31,11 +43,15 @@ class MembershipInference(Result):
 
     ``grid`` has one row per cell and seed (size, fraction, seed, threshold, members, non_members,
     calls, precision, recall); ``summary`` averages over seeds (``*_mean``, ``*_std``).
-    ``auroc[i]`` is for ``sizes[i]``. ``advantage`` is the largest mean precision minus the members'
-    share at the full sample size and largest fraction (over thresholds with at least 10 calls on
-    average), ``advantage_threshold`` where it occurs. ``ceiling_precision`` is the precision at
-    distance 0 that even a verbatim copy of the training set reaches, given how many holdout rows
-    have an exact twin in train (``holdout_twin_share``).
+    ``auroc[i]`` is for ``sizes[i]``, ``auroc_interval`` the DeLong interval at the full size.
+    ``advantage`` is TPR - FPR (Yeom et al.) at ``advantage_threshold`` with the attacker holding
+    ``advantage_members`` training and ``advantage_non_members`` holdout patients (a share
+    ``advantage_fraction`` of the real records), its bootstrap ``advantage_interval``;
+    ``advantage_tpr``, ``advantage_fpr``, ``advantage_precision`` (Clopper-Pearson
+    ``advantage_precision_interval``) and ``advantage_calls`` at that threshold; ``per_threshold``
+    the same for every threshold. ``verbatim_copy_precision``: the distance-0 precision of a
+    verbatim copy of train, given the share of holdout rows with an exact twin in train
+    (``holdout_twin_share``), at the grid's members' share.
     """
 
     metric: str
@@ -47,10 +63,21 @@ class MembershipInference(Result):
     grid: list
     summary: list
     auroc: list
+    auroc_interval: list | None
     advantage: float
+    advantage_interval: list | None
     advantage_threshold: float | None
+    advantage_tpr: float
+    advantage_fpr: float
+    advantage_precision: float | None
+    advantage_precision_interval: list | None
+    advantage_calls: int
+    advantage_members: int
+    advantage_non_members: int
+    advantage_fraction: float
+    per_threshold: list
     holdout_twin_share: float
-    ceiling_precision: float
+    verbatim_copy_precision: float
 
 
 def _draw(n_train: int, n_holdout: int, r: float, share: float, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -70,16 +97,14 @@ def _default_thresholds(nn: Neighbours) -> list[float]:
 
 
 def _auroc(d_members: np.ndarray, d_non: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    y = np.r_[np.ones(len(d_members)), np.zeros(len(d_non))]
-    return float(roc_auc_score(y, -np.r_[d_members, d_non]))
+    """AUROC of the score -distance, members against non-members (ties count half)."""
+    return auroc_interval(-np.asarray(d_members), -np.asarray(d_non))[0]
 
 
 def membership_inference(train, holdout, synthetic, *, kind: str | None = None,
                          fractions=(0.05, 0.1, 0.2, 0.4), thresholds=None, sizes=None,
                          member_share: float = 0.5, seeds=(0, 1, 2), neighbours: Neighbours | None = None,
-                         progress=None) -> MembershipInference:
+                         progress=None, bootstrap: int = DEFAULT_B) -> MembershipInference:
     """Run the distance-threshold membership attack over the grid of ``fractions``, ``thresholds``,
     synthetic ``sizes`` (prefixes of ``synthetic``; default: 1,000, 10,000 and all) and ``seeds``.
 
@@ -118,16 +143,56 @@ def membership_inference(train, holdout, synthetic, *, kind: str | None = None,
                                  "precision": tp / (tp + fp) if tp + fp else float("nan"),
                                  "recall": tp / len(mem)})
     summary = _summarise(grid)
-    top = [s for s in summary if s["size"] == nn.sizes[-1] and s["fraction"] == float(max(fractions))
-           and s["calls_mean"] >= 10]
-    adv = [(s["precision_mean"] - s["members_share"], s["threshold"]) for s in top if np.isfinite(s["precision_mean"])]
-    best = max(adv) if adv else (float("nan"), None)
     twin = record_uniqueness(train, holdout, kind=kind).holdout_twin_share
-    ceiling = member_share / (member_share + (1 - member_share) * twin)
+    copy_precision = member_share / (member_share + (1 - member_share) * twin)
     auroc = [_auroc(nn.train_syn[i], nn.holdout_syn[i]) for i in range(len(nn.sizes))]
+    _, auroc_ci = auroc_interval(-nn.train_syn[-1], -nn.holdout_syn[-1])
+    members = sample_rows(n_train, n_holdout, rng_for(seeds[0]))
+    adv = advantage(nn.train_syn[-1][members], nn.holdout_syn[-1], ths, rng_for(seeds[0] + 1), bootstrap)
     return MembershipInference(nn.metric, list(nn.sizes), [float(r) for r in fractions], ths, seeds,
-                               float(member_share), grid, summary, auroc, float(best[0]), best[1],
-                               float(twin), float(ceiling))
+                               float(member_share), grid, summary, auroc, auroc_ci, **adv,
+                               advantage_fraction=(len(members) + n_holdout) / (n_train + n_holdout),
+                               holdout_twin_share=float(twin), verbatim_copy_precision=float(copy_precision))
+
+
+def advantage(d_members: np.ndarray, d_non: np.ndarray, thresholds, rng, b: int = DEFAULT_B) -> dict:
+    """TPR - FPR of "member when the closest synthetic row is within t" at the best threshold t,
+    its bootstrap interval (best t re-picked per replicate), and precision at that t."""
+    ths = np.asarray(sorted(float(t) for t in thresholds), dtype=np.float64)
+    Im = (d_members[:, None] <= ths[None, :] + 1e-9).astype(np.float32)
+    In = (d_non[:, None] <= ths[None, :] + 1e-9).astype(np.float32)
+    tpr, fpr = Im.mean(axis=0), In.mean(axis=0)
+    gain = tpr - fpr
+    best = int(np.argmax(gain))
+    Wm, Wn = poisson_weights(len(d_members), b, rng), poisson_weights(len(d_non), b, rng)
+    reps = ((Wm @ Im) / np.maximum(Wm.sum(axis=1, keepdims=True), 1)
+            - (Wn @ In) / np.maximum(Wn.sum(axis=1, keepdims=True), 1)).max(axis=1)
+    tp, fp = int(Im[:, best].sum()), int(In[:, best].sum())
+    rows = [{"threshold": float(t), "tpr": float(a), "fpr": float(c), "advantage": float(a - c),
+             "precision": float(Im[:, i].sum() / (Im[:, i].sum() + In[:, i].sum())) if Im[:, i].sum() + In[:, i].sum() else None}
+            for i, (t, a, c) in enumerate(zip(ths, tpr, fpr))]
+    return {"advantage": float(gain[best]), "advantage_interval": percentile(reps, center=float(gain[best])),
+            "advantage_threshold": float(ths[best]), "advantage_tpr": float(tpr[best]), "advantage_fpr": float(fpr[best]),
+            "advantage_precision": tp / (tp + fp) if tp + fp else None,
+            "advantage_precision_interval": list(clopper_pearson(tp, tp + fp)) if tp + fp else None,
+            "advantage_calls": tp + fp, "advantage_members": len(d_members), "advantage_non_members": len(d_non),
+            "per_threshold": rows}
+
+
+def membership_auroc(train, holdout, synthetic, *, kind: str | None = None, max_rows: int = 2000,
+                     seed: int = 0) -> float:
+    """The membership attack's AUROC, quickly (for checkpoints): ``min(max_rows, train, holdout)``
+    seeded training and holdout rows each, scored by minus the distance to the closest synthetic
+    row (0.5: no signal; ties count half). NaN with fewer than 10 rows a side."""
+    T = as_matrix(train, "the training data")
+    H = as_matrix(holdout, "the holdout data")
+    n = int(min(max_rows, T.shape[0], H.shape[0]))
+    if n < 10:
+        return float("nan")
+    rng = rng_for(seed)
+    d_t, _ = closest_distances(T[sample_rows(T.shape[0], n, rng)], synthetic, kind=kind)
+    d_h, _ = closest_distances(H[sample_rows(H.shape[0], n, rng)], synthetic, kind=kind)
+    return _auroc(d_t, d_h)
 
 
 def _summarise(grid: list) -> list:
