@@ -1,6 +1,8 @@
 """Continuous fidelity (issue 16): scaled column distances, correlation difference, power spectra."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -75,6 +77,12 @@ def test_evaluate_reports_continuous_fidelity_only_for_continuous_data():
     assert m.value < m.baseline / 3 and m.details["low"] <= m.value <= m.details["high"]
     assert set(rep.fidelity["spectrum_distance"].details["per_class"]) == {"all", "0", "1"}
     assert {"continuous_wasserstein", "continuous_ks"} <= set(rep.fidelity)
+    from dashboard.continuous_charts import figures  # the Fidelity page's continuous block
+
+    spectrum, cols = figures(json.loads(json.dumps(rep.to_dict())))  # as the page reads it
+    assert {t.name for t in spectrum.data} >= {"real (held out), class 1", "synthetic, class 1", "independent, class 0"}
+    assert len(cols.data[0].y) == ds.n_codes - 1  # every value column, the label left out
     binary = (np.random.default_rng(0).random((60, 6)) < 0.3).astype(np.float32)
     rep = evaluate(binary[:40], binary[40:], binary[:40], kind="binary", include=["continuous"])
     assert rep.fidelity == {} and rep.skipped == []
+    assert figures(rep.to_dict()) == []
