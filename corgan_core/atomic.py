@@ -36,6 +36,15 @@ def atomic_torch_save(obj, path: str | Path) -> Path:
     """torch.save to a temp file in the same folder, fsync, then rename over ``path``."""
     import torch  # only model checkpoints need it; data and run code import this module too
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    from .errors import RunError
+    from .killpoints import reached
+
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(obj, tmp)
+            reached("checkpoint-write")  # test-only crash point: written, not yet renamed
+    except (OSError, RuntimeError) as exc:  # torch reports a full disk as a RuntimeError
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the write did not complete"
+        raise RunError(f"Cannot write {Path(path).name} in {Path(path).parent} ({why}); the disk may be full "
+                       f"or the folder not writable.") from None
     return Path(path)

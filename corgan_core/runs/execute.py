@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CorganError, RunError
+from ..killpoints import reached
 from ..training import Event, train
 from . import process
 from .quality import checkpoint_quality, degenerate
@@ -40,6 +41,7 @@ def _record_quality(con, run: Run, model, train_rows, holdout_rows, kind, e: Eve
     now = time.time()
     con.executemany("INSERT INTO quality VALUES (?,?,?,?,?)",
                     [(now, e.phase, e.epoch, k, float(v)) for k, v in q.items()])
+    reached("quality")  # test-only crash point (corgan_core.killpoints): inserted, not committed
     con.commit()
     run.update_status(expect=("running",), warning=degenerate(q))
 
@@ -139,7 +141,8 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
         resume = None
         if run.checkpoint_path().exists():
             resume = torch.load(run.checkpoint_path(), map_location="cpu", weights_only=True)
-            _forget_after(con, model, resume.get("progress") or {})
+        # rows of epochs the checkpoint lacks are trained again (all of them when a kill came before the first)
+        _forget_after(con, model, (resume or {}).get("progress") or {})
         # training time of earlier attempts, so "elapsed" and the time limit span resumes
         before = float(((resume or {}).get("progress") or {}).get("elapsed_s", 0.0))
         run.update_status(expect=("running",), elapsed_before=before, started=time.time())
