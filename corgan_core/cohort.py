@@ -175,13 +175,9 @@ class CohortDefinition:
         return cls.from_json(text, where=str(p))
 
 
-def _index(codes, where: str) -> dict[str, int]:
-    return {c: j for j, c in enumerate(codes)}
-
-
 def column_indices(defn: CohortDefinition, codes, where: str = "the data") -> dict[str, int]:
     """``code -> column`` for every code the definition names; an unknown code is refused by name."""
-    pos = _index(codes, where)
+    pos = {c: j for j, c in enumerate(codes)}
     missing = [c for c in defn.columns() if c not in pos]
     if missing:
         raise DataError(f"Code {missing[0]!r} of the cohort definition is not among the {len(pos):,} codes of {where}.")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from corgan_core.cohort import CohortDefinition, Range, column_indices, label, search_codes
 from corgan_core.cohort_compare import CohortSettings, table
-from corgan_core.cohort_run import compare_run, members, records, run_data
+from corgan_core.cohort_run import members, records, run_data
 from corgan_core.data import Dataset
 from corgan_core.errors import CorganError
 from corgan_core.export import to_frame

@@ -1,11 +1,13 @@
 """The Cohorts page in a real browser: a real ``streamlit run`` driven by Chromium, on a run trained on
 the embedded Diabetes 130-US demo. A user types two codes into the "Must have all of" box (diabetes
 250 and heart failure 428), and sees the sentence, both prevalence charts (bars with intervals, the
-real-vs-synthetic scatter) and the codes-per-patient histogram drawn, and synthetic members listed.
+real-vs-synthetic scatter) and the codes-per-patient histogram drawn, and synthetic members listed;
+the saved definition, uploaded in a fresh tab, brings the same cohort back.
 The screenshot is saved as test-artifacts/screenshots/cohorts-demo.png.
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -43,7 +45,7 @@ def pick(page, box: str, code: str) -> None:
     wait_idle(page, 120)
 
 
-def test_two_code_cohort_draws_both_charts(app):
+def test_two_code_cohort_draws_both_charts_and_its_definition_reloads(app, tmp_path):
     with browser() as b:
         context = b.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
@@ -66,4 +68,21 @@ def test_two_code_cohort_draws_both_charts(app):
         assert plot_points(page)[1] >= 50  # within-cohort prevalence of every unsuppressed code
         assert page.locator('[data-testid="stMarkdownContainer"]:has-text("synthetic-")').count() >= 10
         shot(page, "cohorts-demo")
+
+        # save the definition, then load it in a fresh tab: the same cohort comes back
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name="Save definition (JSON)").click()
+        saved = tmp_path / "cohort-definition.json"  # the uploader takes .json names only
+        info.value.save_as(saved)
+        assert json.loads(saved.read_text())["all_of"] == ["250", "428"]
+        fresh = context.new_page()
+        fresh.goto(app + "/cohorts")
+        fresh.wait_for_selector('[data-testid="stMultiSelect"]', timeout=120_000)
+        wait_idle(fresh, 120)
+        fresh.get_by_text("Load a saved definition (JSON)").click()
+        fresh.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
+        fresh.wait_for_selector(CHART, timeout=120_000)
+        wait_idle(fresh, 120)
+        assert fresh.locator(CHART).count() == 3 and fresh.locator(EXCEPTION).count() == 0
+        assert fresh.get_by_text("times the real one").count() == 1
         context.close()
