@@ -169,10 +169,11 @@ def events_sql(cdm, options: DataOptions) -> str:
             cond.append(f"{concept} in ({', '.join(map(str, concepts))})")
         parts.append(f"select {person} as p, {concept} as c, {visit} as v from {qt} where {' and '.join(cond)}")
     union = " union all ".join(parts)
+    if ehr_kind(options, where) == "binary":  # presence only: one hash aggregation, no visit needed
+        return f"select p, c, count(*) as n from ({union}) ev group by p, c"
     # distinct visits, plus one for every event without a visit
-    agg = (f"select p, c, count(distinct v) + sum(case when v is null then 1 else 0 end) as n "
-           f"from ({union}) ev group by p, c")
-    return agg
+    return (f"select p, c, count(distinct v) + sum(case when v is null then 1 else 0 end) as n "
+            f"from ({union}) ev group by p, c")
 
 
 def _titles(cdm, codes: list[str]) -> dict[str, str]:
@@ -206,7 +207,8 @@ def read_cdm(cdm, options: DataOptions, source: str) -> Dataset:
         sql = events_sql(cdm, options)
         ps, cs, ns = [], [], []
         for part in cdm.chunks(sql):
-            arr = np.asarray(part, dtype=object)
+            # OMOP ids are integers (fast path); a CDM with text person ids still loads as text
+            arr = np.asarray(part, dtype=np.int64 if isinstance(part[0][0], int) else object)
             ps.append(arr[:, 0])
             cs.append(arr[:, 1])
             ns.append(arr[:, 2].astype(np.float64))

@@ -129,9 +129,17 @@ class PgCdm:
         return [tuple(r) for r in self.con.execute(self._sql(query)).fetchall()]
 
     def chunks(self, query: str, size: int = 200_000):
-        result = self.con.execution_options(stream_results=True, max_row_buffer=size).execute(self._sql(query))
-        for part in result.partitions(size):
-            yield [tuple(r) for r in part]
+        """Rows in chunks from a server-side cursor (psycopg's own, under SQLAlchemy's connection:
+        plain tuples, without a Row object per (person, concept) pair)."""
+        raw = self.con.connection.driver_connection
+        with raw.cursor(name="corgan_cdm_events") as cur:
+            cur.itersize = size
+            cur.execute(query)
+            while True:
+                part = cur.fetchmany(size)
+                if not part:
+                    return
+                yield part
 
     def tables(self) -> list[tuple[str, str]]:
         return self.rows("select table_schema, table_name from information_schema.tables where "
