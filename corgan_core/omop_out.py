@@ -12,7 +12,7 @@ from .data import Dataset, is_database_url
 from .data.omop_write import PLACEHOLDER_DATE, write_omop
 from .errors import CorganError
 
-__all__ = ["PLACEHOLDER_DATE", "is_omop_run", "write_run_omop"]
+__all__ = ["PLACEHOLDER_DATE", "is_omop_run", "omop_file", "write_run_omop"]
 
 
 def is_omop_run(run) -> bool:
@@ -34,3 +34,18 @@ def write_run_omop(run, target: str | Path, n: int | None = None, seed: int = 0)
     ds = synthetic(run, n, seed)
     where, rows = write_omop(ds, target)
     return ds, where, rows
+
+
+def omop_file(run, n: int | None = None, seed: int = 0) -> Path:
+    """The sample as a DuckDB OMOP CDM file kept beside the run's samples (written once)."""
+    import os
+
+    from .runs.products import sample_file
+
+    out = sample_file(run, "npz", n, seed).with_suffix(".omop.duckdb")
+    if not out.exists():
+        part = out.with_name(out.name.replace(".omop.duckdb", ".part.duckdb"))
+        part.unlink(missing_ok=True)
+        write_run_omop(run, part, n, seed)
+        os.replace(part, out)
+    return out

@@ -1,7 +1,8 @@
 """Export: download a run's synthetic patients (CSV, Parquet, npz, with code names) and its evaluation report."""
 import streamlit as st
 
-from dashboard import evaluation, widgets
+from corgan_core import omop_out
+from dashboard import audit_ui, evaluation, widgets
 
 st.title("Export")
 st.caption("Synthetic patients are drawn from the trained model; no real patient's row is ever written out.")
@@ -30,5 +31,19 @@ if run is not None:
                              help="code,title for every column of the downloads")
         with st.expander("First synthetic patients (preview)"):
             st.dataframe(evaluation.preview(sample), hide_index=True)
+    if omop_out.is_omop_run(run):  # codes are OMOP concept ids: OHDSI tools can read the patients
+        st.subheader("As an OMOP CDM")
+        st.caption(f"person, observation_period and condition_occurrence tables: synthetic person ids, one condition "
+                   f"row per code, all on the placeholder date {omop_out.PLACEHOLDER_DATE}; no vocabulary tables.")
+        c = st.columns([1, 2, 1], vertical_alignment="bottom")
+        c[0].download_button("Download OMOP .duckdb", lambda: omop_out.omop_file(run, int(n), int(seed)).read_bytes(),
+                             file_name=f"synthetic-{run.id}.duckdb", on_click="ignore", icon=":material/download:", key="dl-omop")
+        url = c[1].text_input("PostgreSQL target", placeholder="postgresql://me@host/db?schema=synthetic",
+                              help="A new schema; the password comes from CORGAN_PG_PASSWORD (or Streamlit secrets).")
+        if c[2].button("Write to PostgreSQL", disabled=not url.strip(), key="omop-pg"):
+            with widgets.guarded("Writing the OMOP tables"), st.spinner("Writing OMOP tables..."):
+                _, where, rows = omop_out.write_run_omop(run, url, int(n), int(seed))
+                st.success(f"Wrote {int(n):,} synthetic persons and {rows:,} condition rows to {where}.")
     st.subheader("Evaluation report")
     evaluation.report_downloads(run)
+    audit_ui.downloads(run)
