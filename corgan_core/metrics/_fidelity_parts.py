@@ -20,6 +20,8 @@ MIN_HOLDOUT = 10
 """Held-out patients any fidelity figure needs."""
 MIN_BAND_CODES = 5
 TRIPLE_CODES = 30
+REFERENCE_ROWS = 2500
+"""Rows per class of the discriminator's ceiling and floor."""
 
 
 def _codes(c, cols):
@@ -163,8 +165,9 @@ def discriminator(c, add):
         return
     kw = dict(kind=c["kind"], top_k=c["top_k"], seed=c["seed"])
     d = discriminator_score(c["Ho"], c["Sy"], **kw)
-    ceil = discriminator_score(c["Ho"], c["Tc"], **kw)
-    b = discriminator_score(c["Ho"], c["B"], **kw) if c["B"] is not None else None
+    ref = dict(kw, max_rows=REFERENCE_ROWS)  # the references need less precision than the figure judged
+    ceil = discriminator_score(c["Ho"], c["Tc"], **ref)
+    b = discriminator_score(c["Ho"], c["B"], **ref) if c["B"] is not None else None
     add("fidelity", "discriminator_auroc", d.auroc, "closer-to-chance", label, chance=0.5, baseline=b and b.auroc,
         ceiling=ceil.auroc, interval=d.auroc_interval, details=d.to_dict(),
         method="DeLong interval over the out-of-fold predictions")

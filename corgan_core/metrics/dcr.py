@@ -105,12 +105,15 @@ def _subset_shares(train, synthetic, nn: Neighbours, kind, seed: int, subsets: i
 
 def distance_to_closest_record(train, holdout, synthetic, *, kind: str | None = None, seed: int = 0,
                                neighbours: Neighbours | None = None, progress=None,
-                               subsets: int = 10) -> DistanceToClosestRecord:
+                               subsets: int | None = None) -> DistanceToClosestRecord:
     """DCR and NNDR of synthetic rows against train and holdout (exact, all rows).
 
     Pass ``neighbours`` from :func:`nearest_neighbours` to reuse distances computed once;
-    ``subsets`` equal-size train subsets give the closer-to-train share and its interval.
+    ``subsets`` equal-size train subsets give the closer-to-train share and its interval (default:
+    10 below 2,000 holdout rows, where one subset moves the share most, 4 above).
     """
+    if subsets is None:
+        subsets = 10 if as_matrix(holdout, "the holdout data").shape[0] < 2000 else 4
     nn = neighbours or nearest_neighbours(train, holdout, synthetic, kind=kind, seed=seed, progress=progress)
     by_subset, interval = _subset_shares(train, synthetic, nn, kind, seed, subsets)
     closer, ties, farther = _share(nn.syn_train_eq, nn.syn_holdout)
