@@ -9,7 +9,7 @@ import time
 from .data import DataOptions, load
 from .data.sources import SOURCE_EXAMPLES
 from .errors import CorganError
-from . import cli_cohort, cli_evaluate
+from . import cli_cohort, cli_evaluate, cli_report
 from .models import PRESETS, REGISTRY, get_model_class
 from .options import add_dataclass_args, picked
 from .runs import Run, TrainSettings, find_run, list_runs
@@ -65,6 +65,7 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
             r.add_argument("--foreground", action="store_true", help="Train in this terminal instead of the background.")
     cli_evaluate.add_parser(top)
     cli_cohort.add_parser(top)
+    cli_report.add_parser(top)
     return parser
 
 
@@ -197,7 +198,8 @@ def main(argv=None) -> int:
             raise CorganError(f"There is no model {model!r}; choose one of {', '.join(sorted(REGISTRY))}.")
         parser = build_parser(model)
         args = parser.parse_args(argv)
-        handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs}.get(args.command)
+        handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs,
+                   "report": cli_report.run}.get(args.command)
         if args.command == "cohort":
             return cli_cohort.run(args)
         if handler is None:  # evaluate

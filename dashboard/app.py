@@ -5,6 +5,10 @@ from dashboard import warmup
 
 st.set_page_config(page_title="corGAN studio", page_icon=":material/health_and_safety:", layout="wide")
 
+from dashboard.auth import require_login  # noqa: E402 - after the page config, before any page runs
+
+require_login()
+
 PAGES = [
     st.Page("../pages/home.py", title="Start", icon=":material/home:", default=True),
     st.Page("../pages/data.py", title="Data", icon=":material/table_view:"),
