@@ -80,10 +80,10 @@ def builder(real: Dataset, syn: Dataset) -> CohortDefinition:
         st.caption("Matches: " + ("; ".join(label(c, titles) for c in hits) if hits else "none") +
                    " (type the code or part of its title in a box below to pick it).")
     fmt = lambda c: label(c, titles)  # noqa: E731
-    c = st.columns(3)
-    picked = {f: c[i].multiselect(text, codes, key=KEYS[f], format_func=fmt, placeholder="Search code or title")
-              for i, (f, text) in enumerate([("all_of", "Must have all of"), ("any_of", "Must have at least one of"),
-                                             ("none_of", "Must have none of")])}
+    # one full-width box each: titled codes are long, and a narrow box hides all chips but one
+    picked = {f: st.multiselect(text, codes, key=KEYS[f], format_func=fmt, placeholder="Search code or title")
+              for f, text in [("all_of", "Must have all of"), ("any_of", "Must have at least one of"),
+                              ("none_of", "Must have none of")]}
     min_count, ranges = 1, []
     if real.kind == "count":
         min_count = int(st.number_input("A code counts as present from this many occurrences", min_value=1, step=1,
