@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from corgan_core.report_charts import COLORS, layout  # noqa: F401 - COLORS is used by the pages too
 from corgan_core.runs.quality import MEASURES
 
 LOSS_LABELS = {
@@ -16,14 +17,9 @@ LOSS_LABELS = {
     "critic": "critic / discriminator", "discriminator": "critic / discriminator",
     "generator": "generator", "gradient_penalty": "gradient penalty",
 }
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
-def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.22, yanchor="top"),
-                      template="plotly_white", hovermode="x unified")
-    return fig
+_layout = layout  # one look for every chart, the HTML report's too
 
 
 # ---- data ----------------------------------------------------------------------------------------
