@@ -3,6 +3,7 @@ import streamlit as st
 
 from corgan_core.data import DataOptions, split
 from corgan_core.runs.settings import TrainSettings
+from corgan_core.verdict import size_warning
 from dashboard import charts, forms, state, uploads, widgets
 
 st.title("Data")
@@ -20,13 +21,15 @@ with st.container(border=True):
     elif where == PLACES[1]:
         path_text = st.text_input("Path", key=state.keep("path_text", chosen["path"] if chosen.get("where") == PLACES[1] else ""),
                                   on_change=state.saver("path_text"),
-                                  placeholder="/data/mimic-iii (a folder with DIAGNOSES_ICD.csv), or a .csv/.npz/.parquet file")
+                                  placeholder="/data/mimic-iii (a folder with DIAGNOSES_ICD.csv), a .csv/.npz/.parquet file, a MEDS folder or postgresql://me@host/db?schema=cdm",
+                                  help="A PostgreSQL URL takes its password from CORGAN_PG_PASSWORD (a root-level key in .streamlit/secrets.toml sets it); never type it into the URL.")
     else:
         upload = st.file_uploader("File (.npz, .npy, .csv, .csv.gz, .parquet, or a .zip of a MIMIC folder)",
                                   type=["npz", "npy", "csv", "gz", "parquet", "zip"])
     main = forms.dataclass_form(DataOptions, chosen["options"], key="data", columns=3, choices=forms.data_choices(),
-                                exclude=("source", "icd_version", "patient_col", "code_cols", "count_col", "id_col", "label_col"))
-    with st.expander("More options (loader, ICD version, table columns)"):
+                                exclude=("source", "icd_version", "patient_col", "code_cols", "count_col", "id_col", "label_col",
+                                         "domains", "date_from", "date_to", "concepts", "code_prefix"))
+    with st.expander("More options (loader, ICD version, table columns, OMOP and MEDS filters)"):
         more = forms.dataclass_form(DataOptions, chosen["options"], key="data", columns=3,
                                     choices=forms.data_choices(), exclude=tuple(main))
     if st.button("Use this data", type="primary"):
@@ -75,4 +78,6 @@ with widgets.guarded("Loading the data"):
     sp = split(ds, holdout, int(seed))
     st.markdown(f"**{len(sp.train):,}** patients train the model; **{len(sp.holdout):,}** held-out patients are "
                 "never shown to it and are used to check how faithful and how private the synthetic patients are.")
+    if size_warning(len(sp.train), len(sp.holdout)):
+        st.warning(size_warning(len(sp.train), len(sp.holdout)), icon=":material/straighten:")
     widgets.link("train", "Next: train a model", ":material/arrow_forward:")

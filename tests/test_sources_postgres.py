@@ -167,3 +167,25 @@ def test_write_omop_to_postgres_round_trips_counts(pg):
     assert rows == int(ds.X.sum())
     back = load(pg.url(schema="counts"), kind="count")
     assert back.codes == ds.codes and (back.X != ds.X).nnz == 0
+
+
+def test_the_data_page_reads_a_postgresql_url(pg, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO_ROOT
+
+    monkeypatch.setenv("CORGAN_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=180).run()
+    at.switch_page("../pages/data.py").run()
+    next(r for r in at.radio if r.label == "Where is the data?").set_value("A file or folder on this server").run()
+    next(t for t in at.text_input if t.label == "Path").set_value(pg.url(schema="cdm")).run()
+    next(t for t in at.text_input if t.label == "date from").set_value("2005-01-01").run()
+    next(b for b in at.button if b.label == "Use this data").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    expected = load(pg.url(schema="cdm"), date_from="2005-01-01")
+    assert metrics["Patients"] == f"{expected.n_patients:,}" and metrics["Codes"] == f"{expected.n_codes:,}"
+    assert expected.n_patients < 2694  # the date window took effect
+    shown = " ".join(str(getattr(e, "value", "")) for e in at.main)
+    assert pg.password not in shown
