@@ -16,18 +16,16 @@ import fcntl
 import json
 import platform
 import shutil
-import sqlite3
 import time
-import urllib.parse
 import uuid
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from ..atomic import write_text_atomic
-from ..data import DataOptions, Dataset, Split, load, split
+from ..data import DataOptions, Dataset, Split, is_database_url, load, split
 from ..errors import RunError
-from . import process
+from . import metrics_db, process
 from .settings import TrainSettings, runs_dir
 
 STATUSES = ("queued", "running", "finished", "failed", "stopped", "died")
@@ -88,7 +86,7 @@ class Run:
         resolve_device(settings.device)
         ds = dataset if dataset is not None else load(data_path, data_options)
         sp = split(ds, settings.holdout, settings.seed)
-        if str(data_path).strip().lower() != "demo":
+        if str(data_path).strip().lower() != "demo" and not is_database_url(data_path):
             data_path = str(Path(data_path).resolve())  # the run must find its data from any folder
         if run_dir is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -224,26 +222,12 @@ class Run:
         return "\n".join(p.read_text(errors="replace").splitlines()[-lines:]) if p.exists() else ""
 
     # ---- metrics -------------------------------------------------------------------------------
-    def metrics_db(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.dir / "metrics.sqlite", timeout=10)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent after a crash of the process
-        con.execute("CREATE TABLE IF NOT EXISTS epochs (t REAL, phase TEXT, epoch INT, epochs INT, "
-                    "seconds REAL, name TEXT, value REAL)")
-        con.execute("CREATE TABLE IF NOT EXISTS quality (t REAL, phase TEXT, epoch INT, name TEXT, value REAL)")
-        return con
+    def metrics_db(self):
+        return metrics_db.connect(self.dir)
 
     def metrics(self, table: str = "epochs"):
         """Long-format DataFrame of the epoch losses (``epochs``) or checkpoint quality (``quality``)."""
-        import pandas as pd
-
-        if table not in ("epochs", "quality"):
-            raise RunError(f"Unknown metrics table {table!r}.")
-        if not (self.dir / "metrics.sqlite").exists():
-            return pd.DataFrame()
-        uri = "file:" + urllib.parse.quote(str((self.dir / "metrics.sqlite").resolve())) + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as con:
-            return pd.read_sql_query(f"SELECT * FROM {table}", con)
+        return metrics_db.read(self.dir, table)
 
     # ---- status: the one writer ----------------------------------------------------------------
     def status(self) -> dict:
