@@ -2,6 +2,7 @@
 
 - :mod:`.settings`: :class:`TrainSettings` and the quick-demo overrides (no torch import).
 - :mod:`.store`: :class:`Run`, the run folder and the ONLY writer of its status (compare-and-set).
+- :mod:`.metrics_db`: losses per epoch and quality per checkpoint (SQLite, WAL).
 - :mod:`.process`: start the run process, tell whether it lives, stop it.
 - :mod:`.execute`: the run process itself (``python -m corgan_core.runs.execute DIR``).
 - :mod:`.quality`: sample quality at each checkpoint, and the names of those measures.
