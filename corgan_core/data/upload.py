@@ -69,7 +69,11 @@ def stage_upload(name: str, data, root: str | Path, limit_bytes: int = MAX_UPLOA
         tmp.replace(target)
     if not name.lower().endswith(".zip"):
         return str(target)
-    return str(_unzip_if_folder(target))
+    try:
+        return str(_unzip_if_folder(target))
+    except DataError:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused archive is not kept
+        raise
 
 
 def _unzip_if_folder(path: Path) -> Path:
