@@ -144,3 +144,24 @@ def test_grouping_help_says_icd10_is_grouped_too():
     out = subprocess.run([CORGAN, "data", "inspect", "--help"], capture_output=True, text=True, check=True)
     assert "ICD-10" in " ".join(out.stdout.split())
     assert DataOptions.__dataclass_fields__["grouping"].metadata["help"].startswith("ICD grouping: 3digit (ICD-9 and ICD-10")
+
+
+def test_blank_code_warning_reaches_the_run_and_the_data_page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO_ROOT
+    from corgan_core.runs import Run
+
+    folder = require_data("eicu-demo")
+    note = load(folder).warnings[0]
+    run = Run.create(str(folder), model="independent", run_dir=tmp_path / "r")
+    assert run.config()["data"]["warnings"] == [note]
+    monkeypatch.setenv("CORGAN_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("CORGAN_PASSWORD", raising=False)
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=180).run()
+    at.switch_page("../pages/data.py").run()
+    next(r for r in at.radio if r.label == "Where is the data?").set_value("A file or folder on this server").run()
+    at.text_input[0].set_value(str(folder)).run()
+    next(b for b in at.button if b.label == "Use this data").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert note in [w.value for w in at.warning]
