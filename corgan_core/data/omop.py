@@ -61,12 +61,7 @@ class DuckCdm:
         return self.con.execute(sql).fetchall()
 
     def chunks(self, sql: str, size: int = 200_000):
-        cur = self.con.execute(sql)
-        while True:
-            part = cur.fetchmany(size)
-            if not part:
-                return
-            yield part
+        return batches(self.con.execute(sql), size)
 
     def tables(self) -> list[tuple[str, str]]:
         """(schema, table) pairs, the ``main`` schema first."""
@@ -75,6 +70,15 @@ class DuckCdm:
 
     def close(self) -> None:
         self.con.close()
+
+
+def batches(cursor, size: int):
+    """``cursor.fetchmany(size)`` until it runs dry (a DB-API cursor, DuckDB's or psycopg's)."""
+    while True:
+        part = cursor.fetchmany(size)
+        if not part:
+            return
+        yield part
 
 
 def quote(name: str) -> str:

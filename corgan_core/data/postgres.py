@@ -17,7 +17,7 @@ import re
 
 from .dataset import Dataset
 from .options import DataOptions
-from .omop import read_cdm
+from .omop import batches, read_cdm
 from ._io import clean, fail
 
 PASSWORD_ENV = "CORGAN_PG_PASSWORD"
@@ -135,11 +135,7 @@ class PgCdm:
         with raw.cursor(name="corgan_cdm_events") as cur:
             cur.itersize = size
             cur.execute(query)
-            while True:
-                part = cur.fetchmany(size)
-                if not part:
-                    return
-                yield part
+            yield from batches(cur, size)
 
     def tables(self) -> list[tuple[str, str]]:
         return self.rows("select table_schema, table_name from information_schema.tables where "
