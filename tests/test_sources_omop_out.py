@@ -99,3 +99,22 @@ def test_cli_sample_writes_omop_and_refuses_a_non_omop_run(tmp_path):
         r = subprocess.run([CORGAN, "sample", "--run-dir", str(mrun), "--omop", str(tmp_path / "m.duckdb")],
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 2 and "not OMOP data" in r.stderr and not (tmp_path / "m.duckdb").exists()
+
+
+def test_duckdb_filters_match_a_direct_count_and_an_empty_window_is_one_sentence():
+    from corgan_core.data import demo_path
+
+    ds = load("demo", domains="condition,procedure", date_from="2001-01-01", date_to="2009-12-31", kind="count")
+    con = duckdb.connect(str(demo_path()), read_only=True)
+    total = con.execute(
+        "select count(*) from (select person_id, condition_concept_id as c, coalesce('v' || visit_occurrence_id, "
+        "'o' || condition_occurrence_id) as e from condition_occurrence where condition_start_date between "
+        "date '2001-01-01' and date '2009-12-31' union select person_id, procedure_concept_id, coalesce('v' || "
+        "visit_occurrence_id, 'o' || procedure_occurrence_id) from procedure_occurrence where procedure_date "
+        "between date '2001-01-01' and date '2009-12-31')").fetchone()[0]
+    con.close()
+    assert int(ds.X.sum()) == total and ds.n_codes > 80  # procedures joined the conditions
+    with pytest.raises(DataError) as info:
+        load("demo", date_from="2030-01-01")
+    assert_one_sentence(str(info.value))
+    assert "empty" in str(info.value) and "date window" in str(info.value)
