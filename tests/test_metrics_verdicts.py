@@ -174,3 +174,14 @@ def test_diabetes_57k_independent_and_copy(diabetes):
     copy = evaluate(train, holdout, train.copy(), **kw)
     assert copy.privacy["membership_advantage"].verdict == "fail" and copy.privacy["exact_copy_excess"].verdict == "fail"
     assert "verbatim copy" in copy.meta["copy_warning"]
+
+
+def test_membership_auroc_for_checkpoints(diabetes):
+    from corgan_core.metrics import membership_auroc
+
+    train, holdout, _ = _sizes(diabetes, 10000, seed=2)
+    copy = membership_auroc(train, holdout, train[:4000], max_rows=2000, seed=0)
+    ind = membership_auroc(train, holdout, independent_baseline(train, 4000, seed=5), max_rows=2000, seed=0)
+    assert copy > 0.6 and abs(ind - 0.5) < 0.04
+    assert membership_auroc(train, holdout, train[:4000], max_rows=2000, seed=0) == copy  # seeded
+    assert np.isnan(membership_auroc(train[:5], holdout, train[:5]))  # fewer than 10 rows a side
