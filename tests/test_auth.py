@@ -84,3 +84,21 @@ def test_export_page_builds_the_audit_report(tmp_path, monkeypatch):
     assert {"Download audit report (HTML)", "Download audit report (JSON)"} <= set(labels)
     kept = at.session_state["audit_report"]
     assert kept[0] == run.id and run.config()["data"]["sha256"] in kept[2] and "<html" in kept[1]
+
+
+def test_secrets_password_and_oidc_show_only_the_login(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.delenv("CORGAN_PASSWORD", raising=False)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.secrets["password"] = "from secrets"
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x",
+                          "client_id": "id", "client_secret": "s",
+                          "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in with your identity provider", "Sign in"]
+    assert not at.sidebar.markdown  # on the loopback interface too, once a login is configured
+    at.text_input[0].set_value("from secrets")
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception and at.sidebar.markdown
