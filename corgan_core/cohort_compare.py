@@ -252,7 +252,10 @@ def _codes_table(R, S, codes, titles, kind, cs: CohortSettings, named: set):
             prevalence.append({"code": c, "title": titles.get(c, ""), "named": c in named,
                                "real": None if hide[j] else float(r_in[j]), "synthetic": float(s_in[j]),
                                "suppressed": bool(hide[j])})
+    ranked_by = S if R["hidden"] else R
     order = [j for j in np.argsort(-score, kind="stable") if codes[j] not in named and np.isfinite(score[j])]
+    if ranked_by["n_in"] == 0:  # an empty cohort has no associated codes (only 0.5-corrected noise)
+        order = []
     for j in order[: cs.top]:
         h = bool(hide[j])
         row = {"code": codes[j], "title": titles.get(codes[j], ""), "suppressed": h,

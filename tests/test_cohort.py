@@ -139,7 +139,7 @@ def test_a_real_cohort_below_k_hides_every_real_figure():
     assert c["ratio"]["value"] is None and c["verdict"] == "inconclusive"
     assert all(p["real"] is None for p in c["prevalence"]) and c["profile"]["real"]["mean"] is None
     assert "fewer than 13 members" in c["sentence"]
-    json.dumps(c)  # JSON-ready, NaN-free
+    json.dumps(c, allow_nan=False)  # JSON-ready, NaN-free
 
 
 def test_empty_cohorts():
@@ -147,7 +147,8 @@ def test_empty_cohorts():
     c = compare(CohortDefinition(none_of=("b",), all_of=("d",)), R, S, list("abcd"))
     assert c["real"]["members"] == 0 and c["synthetic"]["members"] == 0 and not c["real"]["suppressed"]
     assert c["verdict"] == "inconclusive" and "neither has a member" in c["sentence"]
-    assert c["ratio"]["value"] is None and all(r["real_in"] is None for r in c["codes"])
+    assert c["ratio"]["value"] is None and c["codes"] == []  # no associated codes in an empty cohort
+    json.loads(json.dumps(c, allow_nan=False))
     S2 = S.copy()
     S2[:15, 3] = 1
     S2[:15, 1] = 0
@@ -155,6 +156,8 @@ def test_empty_cohorts():
     assert c2["real"]["members"] == 0 and c2["synthetic"]["members"] == 15
     assert c2["ratio"]["value"] == pytest.approx((15 / 40) / (0.5 / 40))  # 0.5 stands in for the empty count
     assert c2["verdict"] == "fail" and "too large" in c2["sentence"]
+    assert len(c2["codes"]) > 0 and all(r["real_in"] is None for r in c2["codes"])  # ranked by synthetic alone
+    json.dumps(c2, allow_nan=False)
 
 
 def test_settings_are_checked():
