@@ -10,9 +10,11 @@ definition, the comparison and the synthetic members' records (and can be read b
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .cohort import CohortDefinition, Range
-from .cohort_compare import CohortSettings, table
+from .cohort_compare import CohortSettings
+from .cohort_text import table
 from .errors import CorganError
 from .options import add_dataclass_args, picked
 
@@ -79,8 +81,8 @@ def print_comparison(c: dict) -> None:
     print(f"  real holdout  {r['patients']:>8,} patients  members {r['members'] if r['members'] is not None else 'suppressed'}")
     print(f"  synthetic     {s['patients']:>8,} patients  members {s['members']}")
     print(f"  verdict: {c['verdict']}  {c['sentence']}")
-    prof = c["profile"]
-    print(f"  {prof['what']} in the cohort: real {_fmt(prof['real']['mean'], False)}, synthetic {_fmt(prof['synthetic']['mean'], False)}")
+    if c["detail"]:
+        print(f"  {c['detail']}")
     df = table(c)
     if not df.empty:
         cont = c["kind"] == "continuous"
@@ -98,12 +100,8 @@ def print_comparison(c: dict) -> None:
 
 def run(args) -> int:
     """Execute ``corgan cohort``: print the comparison, write the output file when asked."""
-    from .cohort_run import compare_run, members, run_data, write_output
+    from .cohort_run import MEMBER_FORMATS, compare_run, members, run_data, write_output
     from .runs import Run
-
-    from pathlib import Path
-
-    from .cohort_run import MEMBER_FORMATS
 
     defn = definition(args)
     settings = CohortSettings(**picked(args, CohortSettings))

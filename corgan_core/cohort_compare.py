@@ -16,7 +16,7 @@ Small cells: real data appears only as aggregates over at least ``k`` patients. 
 suppressed when it, or its complement within its group, is between 1 and k-1 (so a share cannot be
 turned back into a small count); a real cohort below ``k`` hides every real figure of the cohort.
 Synthetic figures are never suppressed. Everything here is exact (no resampling), so the same
-inputs give the same numbers.
+inputs give the same numbers. The sentences and the table come from :mod:`.cohort_text`.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from scipy.stats import norm
 
 from .cohort import CohortDefinition, apply
+from .cohort_text import detail, sentence
 from .errors import ConfigError
 
 
@@ -172,7 +173,8 @@ def compare(defn: CohortDefinition, real, synthetic, codes, *, titles: dict | No
     interval), ``ratio`` (synthetic/real share with interval), ``verdict``, ``sentence``, ``profile``
     (mean and histogram of codes per patient, or of a column's values), ``codes`` (the most
     associated codes, real and synthetic side by side), ``prevalence`` (every code inside the cohort,
-    for the scatter), ``suppressed_cells`` and ``notes``.
+    for the scatter), ``suppressed_cells``, ``notes`` and ``detail`` (a sentence on associations and
+    codes per patient inside the cohort).
     """
     titles = titles or {}
     cs = settings
@@ -222,7 +224,9 @@ def compare(defn: CohortDefinition, real, synthetic, codes, *, titles: dict | No
            "verdict": v, "profile": profile, "codes": rows, "prevalence": prevalence,
            "suppressed_cells": int(n_supp), "notes": notes}
     out["sentence"] = sentence(out)
+    out["detail"] = detail(out)
     return out
+
 
 
 def _codes_table(R, S, codes, titles, kind, cs: CohortSettings, named: set):
@@ -271,37 +275,3 @@ def _codes_table(R, S, codes, titles, kind, cs: CohortSettings, named: set):
                        synthetic_or_low=float(s_or_lo[j]), synthetic_or_high=float(s_or_hi[j]))
         rows.append(row)
     return rows, prevalence
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def sentence(c: dict) -> str:
-    """How close the synthetic cohort is to the real one, and how sure that is, in one sentence."""
-    r, s, q, cs = c["real"], c["synthetic"], c["ratio"], c["settings"]
-    conf = f"{100 * cs['confidence']:.0f}%"
-    syn = f"{_pct(s['share'])} of synthetic patients ({conf} interval {_pct(s['low'])}-{_pct(s['high'])})"
-    if r["suppressed"]:
-        return (f"The cohort holds {syn}; among the {r['patients']:,} real held-out patients it has fewer than "
-                f"{cs['k']} members (or all but fewer than {cs['k']}), so it is not shown and cannot be compared.")
-    real = f"{_pct(r['share'])} of {r['patients']:,} real held-out patients ({_pct(r['low'])}-{_pct(r['high'])})"
-    if q["value"] is None:
-        return f"The cohort holds {syn} against {real}; neither has a member, so there is nothing to compare."
-    t = cs["tolerance"]
-    how = {"pass": f"close: the interval lies within {1 / t:.2f}-{t:.2f} (pass)",
-           "fail": f"{'too large' if q['low'] > t else 'too small'}: the interval lies outside {1 / t:.2f}-{t:.2f} (fail)",
-           "inconclusive": f"not yet clear: the interval reaches beyond {1 / t:.2f}-{t:.2f}, so more patients "
-                           f"are needed to tell (inconclusive)"}[c["verdict"]]
-    return (f"The cohort holds {syn} against {real}: the synthetic share is {q['value']:.2f} times the real one "
-            f"({conf} interval {q['low']:.2f}-{q['high']:.2f}), {how}.")
-
-
-def table(c: dict):
-    """The associated codes as a DataFrame (real and synthetic side by side) for the CLI and the page."""
-    import pandas as pd
-
-    cols = ["code", "title", "real_in", "synthetic_in", "real_out", "synthetic_out",
-            "real_lift", "synthetic_lift", "real_or", "synthetic_or"]
-    df = pd.DataFrame(c["codes"])
-    return df[[x for x in cols if x in df.columns]] if not df.empty else pd.DataFrame(columns=cols)

@@ -10,7 +10,8 @@ import json
 import streamlit as st
 
 from corgan_core.cohort import CohortDefinition, Range, column_indices, label, search_codes
-from corgan_core.cohort_compare import CohortSettings, table
+from corgan_core.cohort_compare import CohortSettings
+from corgan_core.cohort_text import table
 from corgan_core.cohort_run import members, records, run_data
 from corgan_core.data import Dataset
 from corgan_core.errors import CorganError
@@ -113,6 +114,8 @@ def show(c: dict) -> None:
     box = {"pass": st.success, "fail": st.error, "inconclusive": st.info}[c["verdict"]]
     box(c["sentence"], icon={"pass": ":material/check_circle:", "fail": ":material/error:",
                              "inconclusive": ":material/help:"}[c["verdict"]])
+    if c["detail"]:
+        st.markdown(c["detail"])
     r, s = c["real"], c["synthetic"]
     m = st.columns(4)
     m[0].metric("Real held-out members", "suppressed" if r["suppressed"] else f"{r['members']:,}",

@@ -129,6 +129,8 @@ def test_compare_suppresses_small_real_cells_and_their_complements():
     assert c["profile"]["real"]["histogram"][2] is None  # one real patient with 2 codes: suppressed
     assert c["profile"]["synthetic"]["histogram"][2] == 1
     assert any("suppressed" in n for n in c["notes"])
+    assert c["detail"].startswith("Inside the cohort, 1 of the 1 codes most associated with the real cohort have a "
+                                  "synthetic odds ratio inside the real 95% interval and 1 point the same way")
     assert compare(CohortDefinition(all_of=("a",)), R, S, list("abcd")) == compare(CohortDefinition(all_of=("a",)), R, S, list("abcd"))
 
 
