@@ -27,6 +27,9 @@ def test_epileptic_seizure_defaults_to_seizure_vs_rest(small_seizure):
     np.testing.assert_array_equal(ds.labels, (raw["y"].to_numpy() == 1).astype(int))
     five = load(small_seizure, positive="none")
     np.testing.assert_array_equal(five.labels, raw["y"].to_numpy())
+    only_rest = small_seizure.with_name("rest.csv")  # already mapped, and no seizure in it: kept
+    raw.assign(y=0).to_csv(only_rest, index=False)
+    assert (load(only_rest).labels == 0).all()
 
 
 def test_a_named_positive_class_and_a_table_that_is_not_epileptic(small_seizure, tmp_path):

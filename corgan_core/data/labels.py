@@ -2,8 +2,8 @@
 
 The corGAN paper judges Epileptic Seizure by seizure (y = 1) vs the rest, not by its five classes;
 ``DataOptions.positive`` names the positive class. ``auto`` uses 1 for the UCI Epileptic Seizure
-table (value columns X1..X178 and label y, its documented layout) and otherwise keeps the label as
-it is; ``none`` always keeps it.
+table (value columns X1..X178 and label y, its documented layout) unless its label is already 0/1,
+and otherwise keeps the label as it is; ``none`` always keeps it.
 """
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def positive_class(ds: Dataset, options: DataOptions) -> str | None:
     value = str(options.positive).strip()
     if value.lower() == "none" or value == "":
         return None
-    if value.lower() == "auto":
-        return "1" if is_epileptic_seizure(ds) else None
+    if value.lower() == "auto":  # a label already 0/1 (e.g. a table saved after this mapping) stays
+        binary = ds.labels is not None and np.isin(np.asarray(ds.labels, dtype=object), (0, 1)).all()
+        return "1" if is_epileptic_seizure(ds) and not binary else None
     return value
 
 
