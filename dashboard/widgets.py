@@ -14,7 +14,8 @@ from . import charts, state
 
 log = logging.getLogger("corgan.dashboard")
 PAGES = {"home": "../pages/home.py", "data": "../pages/data.py", "train": "../pages/train.py", "fidelity": "../pages/fidelity.py",
-         "privacy": "../pages/privacy.py", "runs": "../pages/runs.py", "export": "../pages/export.py"}
+         "privacy": "../pages/privacy.py", "cohorts": "../pages/cohorts.py", "runs": "../pages/runs.py",
+         "export": "../pages/export.py"}
 
 
 @contextmanager

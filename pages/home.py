@@ -32,6 +32,10 @@ with st.container(border=True):
                 f"({state.data_choice()['label']}). On the Train page, keep *Quick demo* on and press "
                 "*Start training*; when it finishes, open Fidelity and Privacy.")
     widgets.link("train", "Go to Train", ":material/play_arrow:")
+st.markdown("**Cohorts.** Clinicians can describe a cohort in codes (e.g. diabetes with heart failure, without "
+            "chronic kidney disease), browse synthetic members and see how closely the synthetic cohort matches the "
+            "same cohort among real held-out patients (real patients appear only as counts of at least ten).")
+widgets.link("cohorts", "Go to Cohorts", ":material/groups:")
 st.markdown("**Reports.** The Export page downloads the synthetic patients (CSV, Parquet, npz) and the "
             "evaluation report (JSON and a self-contained HTML page). The Runs page lists and compares every run.")
 widgets.link("export", "Go to Export", ":material/download:")

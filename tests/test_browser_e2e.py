@@ -7,27 +7,21 @@ every page are saved under test-artifacts/screenshots/.
 """
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from browser_helpers import CHROMIUM, browser, plot_points, serve, shot, wait_idle
+from browser_helpers import CHART, EXCEPTION, browser, plot_points, require_browser, serve, shot, wait_idle
 from corgan_core.runs.settings import QUICK_EPOCHS
 
 pytestmark = pytest.mark.browser
-
-EXCEPTION = '[data-testid="stException"]'
-CHART = '[data-testid="stPlotlyChart"]'
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """Base URL of a fresh dashboard server whose runs folder is empty."""
-    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (CI installs it with .ci/run)")
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     root = tmp_path_factory.mktemp("browser")
     with serve(root / "runs", root / "streamlit.log") as url:
         yield url, root / "runs"
