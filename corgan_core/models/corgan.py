@@ -71,6 +71,8 @@ class CorGANConfig(NeuralOptions):
     freq_matching: float = option(0.3, "Weight of a generator penalty: KL divergence between the training codes' frequencies and the fake batch's mean probabilities (keeps codes per patient on target; 0 = off; ignored with DP, as the frequencies are not private).")
     clip: float = option(0.01, "Critic weight clipping bound (wgan-clip).")
     latent_dim: int = option(128, "Size of the noise vector and of the autoencoder's code.", minimum=1)
+    schedule: str = option("critic-batches", "GAN schedule: critic-batches (every critic step draws a fresh batch without replacement; an epoch is one pass of critic batches) or released (one generator step per real batch drawn with replacement, drop_last, all its critic steps on that batch; an epoch makes rows/batch_size generator steps).", ("critic-batches", "released"))
+    decoder_bias: bool = option(True, "Give the decoder a trainable per-code output bias (the released decoder has none).")
     val_fraction: float = option(0.1, "Share of training rows held back to stop autoencoder pretraining.")
     dp_epsilon: float = option(0.0, _DP["dp_epsilon"])
     dp_noise_multiplier: float = option(0.0, _DP["dp_noise_multiplier"])
@@ -84,7 +86,7 @@ PRESETS = {
     # The released code's configuration, spelled out in full so that changes to the defaults never
     # move it (spec: "corGAN as released"; it produced only degenerate samples on real sparse data).
     "released": dict(
-        epochs=100, pretrain_epochs=1, pretrain_patience=0, batch_size=512, loss="wgan-clip", gd_arch="mlp",
+        schedule="released", decoder_bias=False, epochs=100, pretrain_epochs=1, pretrain_patience=0, batch_size=512, loss="wgan-clip", gd_arch="mlp",
         critic_input="soft", binary_output="threshold", output_bias="zero", minibatch_averaging=False,
         ae_norm="batch", lr_ae=1e-3, lr_g=1e-3, lr_d=1e-3, lr_decoder=1e-4, adam_beta1=0.9, weight_decay=1e-4,
         critic_steps=5, critic_warmup_steps=100, clip=0.01, latent_dim=128, g_ema=0.0, freq_matching=0.0,
@@ -105,6 +107,8 @@ class CorGAN(NeuralModel):
         c = self.config
         if not 0.0 <= c.g_ema < 1.0 or c.freq_matching < 0:
             raise ConfigError(f"g_ema must be in [0, 1) and freq_matching at least 0; got {c.g_ema} and {c.freq_matching}.")
+        if not c.decoder_bias and c.output_bias == "frequency":
+            raise ConfigError("output_bias=frequency needs the decoder's output bias; set decoder_bias to true or output_bias to zero.")
 
     # ---- networks -------------------------------------------------------------------------------
     def build(self):
@@ -119,6 +123,8 @@ class CorGAN(NeuralModel):
         for net in self.nets():
             init_weights(net)
             net.to(self.device_)
+        if not c.decoder_bias:  # stays at zero: the released decoder ends in its last transposed conv
+            self.decoder_.bias.requires_grad_(False)
         wd = c.weight_decay
         self.opt_ae_ = torch.optim.Adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd)
         self.opt_g_ = torch.optim.Adam([
@@ -136,9 +142,21 @@ class CorGAN(NeuralModel):
 
     def setup(self, X, kind, seed, device):
         super().setup(X, kind, seed, device)
-        if self.config.freq_matching > 0 and not self.private and not self.scaler_.real_valued:
-            S = self.features(self.data_)
-            self.freq_ = S.mean(0).clamp(1e-6, 1 - 1e-6).float()
+        if self._fits_freq():
+            if self.noisy_freq_ is not None:
+                S = torch.from_numpy(self.noisy_freq_).to(self.device_)
+            else:
+                S = self.features(self.data_).mean(0)
+            self.freq_ = S.clamp(1e-6, 1 - 1e-6).float()
+        self.meta_["privacy"] = self.privacy_info()
+
+    def _fits_freq(self) -> bool:
+        """The frequency-matching penalty is on: off under DP unless the marginals are noisy."""
+        noisy = getattr(self, "noisy_freq_", None) is not None
+        return self.config.freq_matching > 0 and not self.scaler_.real_valued and (not self.private or noisy)
+
+    def marginal_reads(self):
+        return super().marginal_reads() + (["the frequency-matching penalty"] if self._fits_freq() else [])
 
     def output_bias_param(self):
         return self.decoder_.bias
@@ -158,8 +176,9 @@ class CorGAN(NeuralModel):
         info = super().privacy_info()
         if self.budget_ is not None:
             info["off_under_dp"] = [name for name, on in (
-                ("freq_matching", self.config.freq_matching > 0),
-                ("output_bias=frequency (a data-independent prior instead)", self.config.output_bias == "frequency"),
+                ("freq_matching", self.config.freq_matching > 0 and not self._fits_freq()),
+                ("output_bias=frequency (a data-independent prior instead)",
+                 self.config.output_bias == "frequency" and self.noisy_freq_ is None),
                 ("pretraining early stopping on validation rows", self.config.pretrain_patience > 0 and self.config.pretrain_epochs > 0),
             ) if on]
         return info
@@ -178,9 +197,17 @@ class CorGAN(NeuralModel):
                 yield self.data_[self.critic_private_.rows(self.device_)]
             return
         bs = min(self.config.batch_size, n)
+        if self.config.schedule == "released":
+            for _ in range(max(1, n // bs)):
+                yield self.data_[self._released_rows(n, bs)]
+            return
         perm = torch.randperm(n, device=self.device_)
         for j in range(max(1, n // bs)):
             yield self.data_[perm[j * bs:(j + 1) * bs]]
+
+    def _released_rows(self, n, bs):
+        """One released-code batch: ``bs`` row indices drawn with replacement."""
+        return torch.randint(n, (bs,), device=self.device_)
 
     def _ae_loss(self, rows, encoder=None, decoder=None):
         encoder, decoder = encoder or self.encoder_, decoder or self.decoder_
@@ -248,7 +275,15 @@ class CorGAN(NeuralModel):
         d_losses, g_losses, gps = [], [], []
         self.freq_kl_ = []
         batches = self._batches()
-        while True:
+        released = self.config.schedule == "released" and self.budget_ is None
+        if released:
+            # Released: one generator step per real batch, every critic step of it on that batch;
+            # g_iters_ is kept in the checkpoint, so the warm-up rule counts across epochs.
+            for real in batches:
+                for _ in range(self._critic_schedule()):
+                    d_losses.append(self._critic_step(real, gps))
+                g_losses.append(self._generator_step())
+        while not released:
             done_steps, real = 0, None
             for _ in range(self._critic_schedule()):
                 real = next(batches, None)

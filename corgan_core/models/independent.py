@@ -5,7 +5,8 @@ column is drawn from its empirical distribution of values (value -> share of row
 data: each column is drawn from its empirical quantile function (up to ``quantiles`` points,
 interpolated), so values stay within the training range. This is the floor every model must beat
 on co-occurrence, and a privacy reference (it keeps no record, only per-column summaries).
-It has no DP option: the per-column summaries are exact.
+It has no DP option: the per-column summaries are exact (disclosed in ``meta_["privacy"]``), or, for
+binary data with ``marginals=noisy``, Laplace-noised counts (:mod:`.marginals`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from . import marginals as marg
 from .base import EpochResult, GenerativeModel, Phase, as_dense, option
 from .transforms import Transform
 
@@ -24,6 +26,8 @@ class IndependentConfig:
     """Independent-marginals settings; every field is a CLI option."""
 
     quantiles: int = option(1001, "Continuous data: points of each column's empirical quantile function kept.", minimum=2)
+    marginals: str = option("exact", marg.HELP_MARGINALS, marg.MARGINALS)
+    marginals_epsilon: float = option(1.0, marg.HELP_EPSILON)
 
 
 class Independent(GenerativeModel):
@@ -32,15 +36,24 @@ class Independent(GenerativeModel):
     name = "independent"
     Config = IndependentConfig
 
+    def validate(self):
+        super().validate()
+        marg.check(self.config)
+
     def setup(self, X, kind, seed, device):
         self.validate()
         X = as_dense(X)
+        if self.config.marginals == "noisy" and kind != "binary":
+            raise ConfigError(f"marginals=noisy is offered for binary data only; this data is {kind}.")
+        self.seed_ = int(seed)
         self.kind_, self.n_codes_ = kind, X.shape[1]
         self.scaler_ = Transform.fit(X, kind, "minmax")
         self.trained_rows_ = np.arange(len(X))
         self.X_ = X  # only until the one "fit" epoch has summarised it
         self.stats_: dict = {}
-        self.meta_["privacy"] = {"dp": False, "note": "No DP: exact per-column marginals of the training rows."}
+        reads = ["the per-code frequencies it samples from" if kind == "binary" else "each column's value distribution"]
+        self.meta_["privacy"] = {"dp": False, "note": "No DP: per-column marginals of the training rows.",
+                                 **marg.disclosure(self.config, reads)}
 
     def phases(self):
         return [Phase("fit", 1, "Fitting")]
@@ -48,7 +61,8 @@ class Independent(GenerativeModel):
     def train_epoch(self, phase, epoch):
         S = self.scaler_.transform(self.X_)
         if self.kind_ == "binary":
-            self.stats_ = {"p": torch.from_numpy(S.mean(0).astype(np.float32))}
+            p = marg.noisy_frequencies(S, self.config.marginals_epsilon, self.seed_) if self.config.marginals == "noisy" else S.mean(0)
+            self.stats_ = {"p": torch.from_numpy(p.astype(np.float32))}
         elif self.kind_ == "count":
             values, probs = [], []
             for j in range(S.shape[1]):
@@ -60,7 +74,10 @@ class Independent(GenerativeModel):
             q = np.linspace(0, 1, min(self.config.quantiles, len(S)))
             self.stats_ = {"quantiles": torch.from_numpy(np.quantile(S, q, axis=0).astype(np.float32))}
         del self.X_
-        return EpochResult({"codes": float(self.n_codes_)})
+        losses = {"codes": float(self.n_codes_)}
+        if self.config.marginals == "noisy":
+            losses["marginals_epsilon"] = float(self.config.marginals_epsilon)
+        return EpochResult(losses)
 
     def get_state(self):
         return {"kind": self.kind_, "n_codes": self.n_codes_, "scaler": self.scaler_.state(), "stats": self.stats_}

@@ -28,6 +28,7 @@ import torch
 
 from ..errors import ConfigError
 from . import dp
+from . import marginals as marg
 from .base import EpochResult, GenerativeModel, as_dense, option, resolve_device
 from .transforms import CONTINUOUS, Transform
 
@@ -46,6 +47,8 @@ class NeuralOptions:
     conditional: bool = option(
         True, "Labelled tables: condition the networks on the label column (sampling draws labels with the "
         "training shares); false learns the label as an ordinary column.")
+    marginals: str = option("exact", marg.HELP_MARGINALS, marg.MARGINALS)
+    marginals_epsilon: float = option(1.0, marg.HELP_EPSILON)
 
 
 def straight_through(p: torch.Tensor) -> torch.Tensor:
@@ -67,6 +70,7 @@ class NeuralModel(GenerativeModel):
     def validate(self) -> None:
         super().validate()
         dp.check_dp_config(self.config)
+        marg.check(self.config)
         if self.private and getattr(self.config, "minibatch_averaging", False):
             raise ConfigError("Minibatch averaging mixes records, so DP-SGD cannot bound one record's "
                               "influence; set minibatch_averaging to false when DP is on.")
@@ -81,6 +85,9 @@ class NeuralModel(GenerativeModel):
         self.n_codes_ = X.shape[1]
         self.scaler_ = Transform.fit(X, kind, getattr(c, "continuous_transform", "standard"))
         S = self.scaler_.transform(X)
+        self.noisy_freq_ = None
+        if getattr(c, "marginals", "exact") == "noisy" and not self.scaler_.real_valued:
+            self.noisy_freq_ = marg.noisy_frequencies(S, c.marginals_epsilon, seed)
         torch.manual_seed(seed)
         self.build()
         self._init_output_bias(S)
@@ -124,7 +131,9 @@ class NeuralModel(GenerativeModel):
         param = self.output_bias_param()
         if param is None or getattr(self.config, "output_bias", "zero") != "frequency" or self.scaler_.real_valued:
             return
-        if self.private:  # the frequencies are not public
+        if self.noisy_freq_ is not None:
+            p = self.noisy_freq_
+        elif self.private:  # the frequencies are not public
             p = np.full(S.shape[1], 1.0 / S.shape[1] if self.kind_ == "binary" else 0.5)
         else:
             p = S.mean(axis=0)
@@ -143,6 +152,16 @@ class NeuralModel(GenerativeModel):
     # ---- hooks for subclasses -------------------------------------------------------------------
     def output_bias_param(self):
         return None
+
+    def marginal_reads(self) -> list[str]:
+        """What the model reads per-code frequencies for, outside DP-SGD (see :mod:`.marginals`)."""
+        uses = (self.output_bias_param() is not None and getattr(self.config, "output_bias", "zero") == "frequency"
+                and not self.scaler_.real_valued and (not self.private or getattr(self, "noisy_freq_", None) is not None))
+        return ["the decoder's output-bias start"] if uses else []
+
+    def marginals_epsilon(self) -> float:
+        """Epsilon spent by the noisy marginals (0 when exact or unread)."""
+        return float(self.config.marginals_epsilon) if getattr(self, "noisy_freq_", None) is not None and self.marginal_reads() else 0.0
 
     def dp_plan(self, n: int) -> list[tuple[int, int]]:
         raise NotImplementedError
@@ -170,12 +189,20 @@ class NeuralModel(GenerativeModel):
     # ---- shared pieces --------------------------------------------------------------------------
     def privacy_info(self) -> dict:
         """What the DP guarantee covers and the epsilon spent so far (kept in the checkpoint's meta)."""
-        return dp.NO_DP if self.budget_ is None else self.budget_.info(self.DP_COVERS)
+        info = dict(dp.NO_DP) if self.budget_ is None else self.budget_.info(self.DP_COVERS)
+        info.update(marg.disclosure(self.config, self.marginal_reads()))
+        extra = self.marginals_epsilon()
+        if self.budget_ is not None and extra:  # basic composition: DP-SGD then the Laplace release
+            info["epsilon_dp_sgd"], info["epsilon"] = info["epsilon"], info["epsilon"] + extra
+        return info
 
     def train_epoch(self, phase, epoch):
         result = self.run_epoch(phase, epoch)
+        extra = self.marginals_epsilon()
+        if extra:
+            result.losses["marginals_epsilon"] = extra
         if self.budget_ is not None:
-            result.losses["epsilon"] = self.budget_.epsilon()
+            result.losses["epsilon"] = self.budget_.epsilon() + extra
             self.meta_["privacy"] = self.privacy_info()
         return result
 

@@ -3,7 +3,9 @@
 The decoder's output bias starts at the logit of each code's frequency (spec, "Measured here":
 that reached co-occurrence R^2 0.97 on Diabetes 130-US within minutes); binary records are
 Bernoulli draws from the decoder's probabilities. Count data are scaled to [0, 1] (per-column
-range) and modelled with the same Bernoulli-likelihood BCE. Continuous data are standardised
+range) and modelled with the same Bernoulli-likelihood BCE, which for a column of range ``m`` is the
+Binomial(m, p) likelihood scaled by 1/m; a count sample is a Binomial(m, p) draw from the decoder's
+probability (not its rounded mean, which turned every non-zero into 1). Continuous data are standardised
 (or quantile-transformed) and modelled with a Gaussian likelihood (a learned standard deviation
 per column); a sample is the decoder's mean plus that noise. For a labelled table the VAE is
 conditional (the one-hot class joins the encoder's input and the decoder's code).
@@ -150,6 +152,16 @@ class VAE(NeuralModel):
         self.net_.load_state_dict(state["net"])
         if "optim" in state:
             self.opt_.load_state_dict(state["optim"])
+
+    def _generate_rows(self, n, generator):
+        P, labels = super()._generate_rows(n, generator)
+        if self.kind_ != "count":
+            return P, labels
+        trials = np.maximum(np.rint(self.scaler_.params["high"]), 0).astype(np.int64)
+        rng = np.random.default_rng(int(torch.randint(2**31 - 1, (1,), generator=generator)))
+        k = rng.binomial(trials, np.clip(P, 0.0, 1.0).astype(np.float64))
+        # back to the transform's [0, 1] scale, which the inverse maps to the count k exactly
+        return (k / np.maximum(trials, 1)).astype(np.float32), labels
 
     def noise_dim(self):
         return self.config.latent_dim + (self.n_codes_ if self.net_.gaussian else 0)

@@ -1,0 +1,211 @@
+"""Issue 9, items 4, 7 and 8 on real records: the released corGAN schedule counted step by step,
+the VAE's count samples drawn from its likelihood, and the real marginals a model keeps disclosed
+(or noised with Laplace and accounted)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from torch_threads import one_thread  # noqa: F401 - autouse fixture
+from conftest import require_data
+from corgan_core.errors import ConfigError
+from corgan_core.models import make_model
+from corgan_core.models.corgan import PRESETS
+from corgan_core.models.marginals import laplace_scale, marginals_record, noisy_frequencies
+from corgan_core.training import train
+
+
+@pytest.fixture(scope="module")
+def mimic():
+    from corgan_core.data import load
+
+    return load(str(require_data("mimic3-demo"))).dense()
+
+
+def _released_rule(g: int) -> int:
+    """Critic steps of generator iteration ``g`` in the released code."""
+    return 100 if g < 25 or g % 500 == 0 else 5
+
+
+def _count_epoch(model, epoch):
+    """Run one GAN epoch, recording each critic step's batch and each generator step's iteration."""
+    log, rows = [], []
+    critic, gen, draw = model._critic_step, model._generator_step, model._released_rows
+
+    def critic_step(real, gps):
+        log.append(("d", real))
+        return critic(real, gps)
+
+    def generator_step():
+        log.append(("g", model.g_iters_))
+        return gen()
+
+    def released_rows(n, bs):
+        idx = draw(n, bs)
+        rows.append(idx.clone())
+        return idx
+
+    model._critic_step, model._generator_step, model._released_rows = critic_step, generator_step, released_rows
+    try:
+        model.train_epoch("gan", epoch)
+    finally:
+        del model._critic_step, model._generator_step, model._released_rows
+    return log, rows
+
+
+def _check_released_epoch(log, rows, n, bs):
+    steps, batch = [], None
+    pending = 0
+    for kind, value in log:
+        if kind == "d":
+            if pending == 0:
+                batch = value
+            assert value is batch  # every critic step of a generator step reuses its one real batch
+            assert len(value) == bs  # drop_last: no short batch
+            pending += 1
+        else:
+            steps.append((value, pending))
+            pending = 0
+    assert pending == 0
+    assert len(steps) == n // bs == len(rows)  # one generator step per real batch
+    for g, critic_steps in steps:
+        assert critic_steps == _released_rule(g), (g, critic_steps)
+    drawn = torch.cat(rows)
+    assert len(torch.unique(drawn)) < len(drawn)  # with replacement: some patient drawn twice
+    return [g for g, _ in steps]
+
+
+def test_released_schedule_counts_steps_across_epochs_and_resume(mimic):
+    bs = 8
+    cfg = {**PRESETS["released"], "batch_size": bs}
+    model = make_model("corgan", cfg)
+    model.setup(mimic, "binary", 0, "cpu")
+    n = len(model.data_)
+    assert not model.decoder_.bias.requires_grad
+    log, rows = _count_epoch(model, 0)
+    assert _check_released_epoch(log, rows, n, bs) == list(range(0, 12))
+    log, rows = _count_epoch(model, 1)
+    assert _check_released_epoch(log, rows, n, bs) == list(range(12, 24))
+    # a resumed model keeps counting: iteration 24 is the last warm-up step, 25.. get 5 critic steps
+    state = model.get_state()
+    again = make_model("corgan", cfg)
+    again.setup(mimic, "binary", 0, "cpu")
+    again.set_state(state)
+    log, rows = _count_epoch(again, 2)
+    assert _check_released_epoch(log, rows, n, bs) == list(range(24, 36))
+    assert sum(1 for k, _ in log if k == "d") == 100 + 11 * 5
+    # every 500th generator iteration is a 100-step one again
+    again.g_iters_ = 490
+    log, rows = _count_epoch(again, 3)
+    assert _check_released_epoch(log, rows, n, bs) == list(range(490, 502))
+    assert sum(1 for k, _ in log if k == "d") == 100 + 11 * 5
+    assert float(again.decoder_.bias.abs().max()) == 0.0  # no extra per-code output bias
+
+
+def test_released_refuses_a_frequency_bias_without_the_decoder_bias():
+    model = make_model("corgan", {**PRESETS["released"], "output_bias": "frequency"})
+    with pytest.raises(ConfigError, match="decoder_bias"):
+        model.validate()
+
+
+def test_default_corgan_keeps_its_critic_batch_schedule(mimic):
+    model = make_model("corgan", {"batch_size": 8})
+    model.setup(mimic, "binary", 0, "cpu")
+    log, _ = _count_epoch(model, 0)
+    critic = [v for k, v in log if k == "d"]
+    assert len(critic) == len(model.data_) // 8  # one pass of fresh critic batches
+    assert len({id(v) for v in critic}) == len(critic)
+
+
+def test_vae_count_samples_come_from_its_likelihood():
+    from corgan_core.data import load
+
+    X = load(str(require_data("eicu-demo")), kind="count").dense()
+    assert (X > 1).sum() > 0.05 * (X > 0).sum()
+    model = make_model("vae", {"epochs": 60})
+    list(train(model, X, kind="count", seed=0, device="cpu"))
+    S = model.sample(len(X), seed=0)
+    assert np.array_equal(S, np.rint(S)) and S.min() >= 0
+    assert (S <= X.max(0)).all()  # a column never exceeds its training range
+    real_share = (X > 1).sum() / (X > 0).sum()
+    syn_share = (S > 1).sum() / max((S > 0).sum(), 1)
+    assert syn_share > 0.3 * real_share, (syn_share, real_share)  # the rounded mean gave 0
+    assert np.corrcoef(X.mean(0), S.mean(0))[0, 1] > 0.8
+    assert np.array_equal(S, model.sample(len(X), seed=0))  # seeded
+
+
+def test_disclosure_in_meta(mimic):
+    corgan = make_model("corgan")
+    corgan.setup(mimic, "binary", 0, "cpu")
+    info = corgan.meta_["privacy"]
+    assert info["marginals"] == "exact" and "frequency-matching" in info["marginals_note"]
+    assert "output-bias" in info["marginals_note"]
+    private = make_model("corgan", {"dp_noise_multiplier": 1.0, "pretrain_epochs": 0})
+    private.setup(mimic, "binary", 0, "cpu")
+    assert private.meta_["privacy"]["marginals"] == "none"
+    released = make_model("corgan", PRESETS["released"])
+    released.setup(mimic, "binary", 0, "cpu")
+    assert released.meta_["privacy"]["marginals"] == "none"
+    ind = make_model("independent")
+    list(train(ind, mimic, kind="binary", seed=0, device="cpu"))
+    assert ind.meta_["privacy"]["marginals"] == "exact"
+    np.testing.assert_allclose(ind.stats_["p"].numpy(), mimic.mean(0), atol=1e-6)
+
+
+def test_noisy_marginals_have_the_laplace_scale():
+    from corgan_core.data import load
+
+    path = require_data("diabetes-130-us") / "dataset_diabetes.zip"
+    X = load(str(path), patient_col="patient_nbr", code_cols="diag_1,diag_2,diag_3").dense()
+    eps = 100.0
+    b = laplace_scale(X.shape[1], eps)
+    exact = X.sum(0)
+    noisy = noisy_frequencies(X, eps, seed=3) * len(X)
+    keep = exact > 10 * b  # far from the clip at 0
+    assert keep.sum() >= 200
+    resid = noisy[keep] - exact[keep]
+    assert abs(np.mean(np.abs(resid)) / b - 1) < 0.25  # Laplace(b): E|e| = b
+    assert abs(np.std(resid) / (np.sqrt(2) * b) - 1) < 0.3
+    np.testing.assert_array_equal(noisy, noisy_frequencies(X, eps, seed=3) * len(X))
+
+
+def test_noisy_marginals_are_used_and_accounted(mimic):
+    ind = make_model("independent", {"marginals": "noisy", "marginals_epsilon": 2.0})
+    events = list(train(ind, mimic, kind="binary", seed=0, device="cpu"))
+    info = ind.meta_["privacy"]
+    assert info["marginals"] == "noisy" and info["marginals_epsilon"] == 2.0
+    p = ind.stats_["p"].numpy()
+    assert not np.allclose(p, mimic.mean(0))
+    np.testing.assert_allclose(p, noisy_frequencies(mimic, 2.0, 0), atol=1e-6)
+    losses = [e for e in events if getattr(e, "losses", None)]
+    assert losses and losses[-1].losses["marginals_epsilon"] == 2.0
+    with pytest.raises(ConfigError, match="marginals_epsilon"):
+        make_model("independent", {"marginals": "noisy", "marginals_epsilon": 0.0}).validate()
+
+    private = make_model("corgan", {"dp_noise_multiplier": 1.0, "pretrain_epochs": 0, "epochs": 1,
+                                    "marginals": "noisy", "marginals_epsilon": 0.5})
+    private.setup(mimic, "binary", 0, "cpu")
+    assert private.meta_["privacy"]["marginals"] == "noisy"
+    assert private.freq_ is not None  # frequency matching on the noisy marginals, even under DP
+    noisy = np.clip(noisy_frequencies(private.scaler_.transform(mimic), 0.5, 0), 1e-4, 1 - 1e-4)
+    np.testing.assert_allclose(private.decoder_.bias.detach().numpy(), np.log(noisy / (1 - noisy)), atol=1e-5)
+    result = private.train_epoch("gan", 0)
+    dp_eps = private.budget_.epsilon()
+    assert dp_eps > 0
+    assert result.losses["epsilon"] == pytest.approx(dp_eps + 0.5)
+    assert private.meta_["privacy"]["epsilon"] == pytest.approx(dp_eps + 0.5)
+
+
+def test_report_shows_the_disclosure(mimic):
+    from corgan_core.metrics import evaluate
+    from corgan_core.report import Report
+
+    model = make_model("independent")
+    list(train(model, mimic[:70], kind="binary", seed=0, device="cpu"))
+    record = marginals_record(model.meta_)
+    rep = evaluate(mimic[:70], mimic[70:], model.sample(70, seed=0), kind="binary", include=("copies",),
+                   baseline=False, bootstrap=20, marginals=record)
+    d = Report.from_json(rep.to_json()).to_dict()
+    assert d["meta"]["marginals"]["marginals"] == "exact"
+    assert "Marginals: The model stores the exact per-code frequencies" in rep.to_html()
