@@ -224,6 +224,8 @@ class Report:
                 parts.append(f"<h2>{s.title()}</h2><table><tr><th>measure</th><th>value</th><th>95% interval</th>"
                              f"<th>real-data ceiling</th><th>independent floor</th><th>limit</th><th>verdict</th>"
                              f"<th>why</th></tr>{rows}</table>")
+            if s == "privacy" and (self.meta.get("marginals") or {}).get("marginals_note"):
+                parts.append(f"<p class='warn'>Marginals: {html.escape(self.meta['marginals']['marginals_note'])}</p>")
         if self.skipped:
             parts.append("<h2>Not computed</h2><ul>" + "".join(
                 f"<li>{html.escape(str(x['metric']))}: {html.escape(str(x['reason']))}</li>" for x in self.skipped) + "</ul>")

@@ -209,3 +209,20 @@ def test_report_shows_the_disclosure(mimic):
     d = Report.from_json(rep.to_json()).to_dict()
     assert d["meta"]["marginals"]["marginals"] == "exact"
     assert "Marginals: The model stores the exact per-code frequencies" in rep.to_html()
+
+
+def test_a_run_report_carries_the_disclosure_and_the_run_records_the_epsilon(tmp_path):
+    from corgan_core.runs import Run, TrainSettings
+    from corgan_core.runs.execute import execute
+    from corgan_core.runs.products import evaluation
+
+    run = Run.create(str(require_data("mimic3-demo")), model="independent", run_dir=tmp_path / "r",
+                     model_config={"marginals": "noisy", "marginals_epsilon": 3.0},
+                     settings=TrainSettings(evaluate=False))
+    assert execute(run)["status"] == "finished"
+    df = run.metrics()
+    assert float(df[df["name"] == "marginals_epsilon"]["value"].iloc[-1]) == 3.0
+    rep = evaluation(run, n=100, include=("copies",))
+    assert rep.meta["marginals"] == {"marginals": "noisy", "marginals_epsilon": 3.0,
+                                     "marginals_note": rep.meta["marginals"]["marginals_note"]}
+    assert "3-DP" in rep.meta["marginals"]["marginals_note"]

@@ -74,7 +74,8 @@ def evaluate(train, holdout, synthetic, *, kind: str | None = None, codes=None, 
              y_train=None, y_holdout=None, y_synthetic=None, top_k: int = 100, prediction_top_k: int | None = None,
              seed: int = 0, epsilon: float | None = None, thresholds: dict | None = None,
              include=("fidelity", "utility", "privacy"), baseline: bool = True, attack: dict | None = None,
-             rare_k: int = 10, max_rows: int | None = None, bootstrap: int = DEFAULT_B, progress=None) -> Report:
+             rare_k: int = 10, max_rows: int | None = None, bootstrap: int = DEFAULT_B, progress=None,
+             marginals: dict | None = None) -> Report:
     """Evaluate ``synthetic`` against real ``train`` and ``holdout`` (arrays, sparse matrices or Datasets).
 
     ``label`` is the label column (index, or code name) for TSTR when the generator was trained on
@@ -84,7 +85,8 @@ def evaluate(train, holdout, synthetic, *, kind: str | None = None, codes=None, 
     ``seeds``, ``member_share``). ``thresholds`` override :data:`DEFAULT_THRESHOLDS`.
     ``prediction_top_k`` limits dimension-wise prediction to the most frequent codes (default: every
     code with enough patients). ``bootstrap`` is the number of replicates behind each interval.
-    ``progress(done, total)`` is called as work completes (abstract units).
+    ``progress(done, total)`` is called as work completes (abstract units). ``marginals`` is the
+    model's disclosure of the real marginals it keeps (``meta["marginals"]``, shown with privacy).
     """
     rng_for(seed)
     codes = list(codes) if codes is not None else getattr(train, "codes", None)
@@ -113,7 +115,7 @@ def evaluate(train, holdout, synthetic, *, kind: str | None = None, codes=None, 
         "n_holdout": Ho.shape[0], "n_synthetic": Sy.shape[0], "n_codes": Tr.shape[1], "seed": seed,
         "top_k": top_k, "prediction_top_k": prediction_top_k, "epsilon": epsilon, "label": label,
         "include": parts, "bootstrap": int(bootstrap), "timings": {},
-        "size_warning": size_warning(Tr.shape[0], Ho.shape[0])})
+        "size_warning": size_warning(Tr.shape[0], Ho.shape[0]), "marginals": marginals})
     prog = _Progress(progress, parts + (["neighbours"] if {"membership", "dcr"} & set(parts) else []))
     B = independent_baseline(Tr, Sy.shape[0], seed, kind=kind) if baseline else None
     Tc = Tr[sample_rows(Tr.shape[0], Sy.shape[0], rng_for(seed + 7))]  # the real-data ceiling's rows

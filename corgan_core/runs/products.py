@@ -123,6 +123,7 @@ def evaluation(run: Run, n: int | None = None, seed: int = 0, progress=None, **o
     sees the work as it goes.
     """
     from ..metrics import evaluate
+    from ..models.marginals import marginals_record
     from ..report import Report
 
     path = report_path(run, n, seed, **options)
@@ -137,6 +138,8 @@ def evaluation(run: Run, n: int | None = None, seed: int = 0, progress=None, **o
         kw["epsilon"] = run.epsilon()
     if label:
         kw["label"] = label
+    if "marginals" not in kw:
+        kw["marginals"] = marginals_record(run.load_model().meta_)
     rep = evaluate(ds.take(run.members()), holdout, syn, kind=ds.kind, codes=ds.codes,
                    titles=ds.titles, seed=int(seed), progress=progress, **kw)
     rep.meta["source"] = {"run": str(run.dir), "run_id": run.id, "n": syn.n_patients}
