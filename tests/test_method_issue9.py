@@ -130,7 +130,12 @@ def test_vae_count_samples_come_from_its_likelihood():
     assert (S <= X.max(0)).all()  # a column never exceeds its training range
     real_share = (X > 1).sum() / (X > 0).sum()
     syn_share = (S > 1).sum() / max((S > 0).sum(), 1)
-    assert syn_share > 0.3 * real_share, (syn_share, real_share)  # the rounded mean gave 0
+    # measured: 0.036 against the real 0.107 (Binomial is under-dispersed); the rounded mean gave 0
+    assert syn_share > 0.2 * real_share, (syn_share, real_share)
+    above = (X > 1).any(0)
+    often = (X > 1).sum(0) >= 10  # columns where counts above 1 are common in the real data
+    assert often.sum() >= 10 and (S[:, often] > 1).any(0).mean() >= 0.8
+    assert not (S[:, ~above] > 1).any()  # and not where the real data never goes above 1
     assert np.corrcoef(X.mean(0), S.mean(0))[0, 1] > 0.8
     assert np.array_equal(S, model.sample(len(X), seed=0))  # seeded
 
@@ -147,6 +152,9 @@ def test_disclosure_in_meta(mimic):
     released = make_model("corgan", PRESETS["released"])
     released.setup(mimic, "binary", 0, "cpu")
     assert released.meta_["privacy"]["marginals"] == "none"
+    medgan = make_model("medgan")
+    medgan.setup(mimic, "binary", 0, "cpu")
+    assert medgan.meta_["privacy"]["marginals"] == "exact"
     ind = make_model("independent")
     list(train(ind, mimic, kind="binary", seed=0, device="cpu"))
     assert ind.meta_["privacy"]["marginals"] == "exact"

@@ -1,7 +1,16 @@
 """corGAN (Torfi & Fox 2020): conv autoencoder + GAN whose generator output goes through the decoder.
 
 ``CorGANConfig()`` is the default that learns on real sparse records; ``PRESETS["released"]`` is
-the released code's configuration, kept for comparison (spec, "Measured here").
+the released code's configuration, kept for comparison (spec, "Measured here"), with the released
+schedule (``schedule="released"``): one generator step per real batch of ``batch_size`` rows drawn
+with replacement (drop_last), all its critic steps (100 for the first 25 generator iterations and
+every 500th, counted across epochs and resumes, else 5) on that same batch, and no extra per-code
+output bias on the decoder (``decoder_bias=False``).
+
+Real marginals: without DP the decoder's output bias starts at the codes' exact log-odds and the
+frequency-matching penalty fits their exact frequencies; ``meta_["privacy"]["marginals"]`` says so,
+and ``marginals="noisy"`` uses Laplace-noised counts instead (:mod:`.marginals`), also under DP,
+where their epsilon is added to DP-SGD's.
 
 Differential privacy (``dp_epsilon`` or ``dp_noise_multiplier``): DP-SGD (see :mod:`.dp`) on the
 two parts of training that read real records, the autoencoder pretraining (encoder + decoder) and
@@ -71,7 +80,7 @@ class CorGANConfig(NeuralOptions):
     freq_matching: float = option(0.3, "Weight of a generator penalty: KL divergence between the training codes' frequencies and the fake batch's mean probabilities (keeps codes per patient on target; 0 = off; ignored with DP, as the frequencies are not private).")
     clip: float = option(0.01, "Critic weight clipping bound (wgan-clip).")
     latent_dim: int = option(128, "Size of the noise vector and of the autoencoder's code.", minimum=1)
-    schedule: str = option("critic-batches", "GAN schedule: critic-batches (every critic step draws a fresh batch without replacement; an epoch is one pass of critic batches) or released (one generator step per real batch drawn with replacement, drop_last, all its critic steps on that batch; an epoch makes rows/batch_size generator steps).", ("critic-batches", "released"))
+    schedule: str = option("critic-batches", "GAN schedule: critic-batches (every critic step draws a fresh batch without replacement; an epoch is one pass of critic batches) or released (one generator step per real batch drawn with replacement, drop_last, all its critic steps on that batch; an epoch makes rows/batch_size generator steps; under DP the critic draws Poisson batches either way).", ("critic-batches", "released"))
     decoder_bias: bool = option(True, "Give the decoder a trainable per-code output bias (the released decoder has none).")
     val_fraction: float = option(0.1, "Share of training rows held back to stop autoencoder pretraining.")
     dp_epsilon: float = option(0.0, _DP["dp_epsilon"])
