@@ -234,3 +234,19 @@ def test_a_run_report_carries_the_disclosure_and_the_run_records_the_epsilon(tmp
     assert rep.meta["marginals"] == {"marginals": "noisy", "marginals_epsilon": 3.0,
                                      "marginals_note": rep.meta["marginals"]["marginals_note"]}
     assert "3-DP" in rep.meta["marginals"]["marginals_note"]
+
+
+def test_a_standardised_continuous_model_discloses_its_transform_and_refuses_noisy():
+    from corgan_core.data import load
+
+    path = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
+    X = load(str(path), label_col="y").dense()[:500]
+    vae = make_model("vae")
+    vae.setup(X, "continuous", 0, "cpu")
+    info = vae.meta_["privacy"]
+    assert info["marginals"] == "exact" and "mean and standard deviation" in info["marginals_note"]
+    with pytest.raises(ConfigError, match="continuous_transform=minmax"):
+        make_model("vae", {"marginals": "noisy"}).setup(X, "continuous", 0, "cpu")
+    minmax = make_model("vae", {"marginals": "noisy", "continuous_transform": "minmax"})
+    minmax.setup(X, "continuous", 0, "cpu")
+    assert minmax.meta_["privacy"]["marginals"] == "noisy"

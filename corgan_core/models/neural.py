@@ -33,6 +33,7 @@ from .base import EpochResult, GenerativeModel, as_dense, option, resolve_device
 from .transforms import CONTINUOUS, Transform
 
 MAX_CLASSES = 50  # a label with more distinct values is learned as an ordinary column
+_TRANSFORM_READS = {"standard": "exact mean and standard deviation", "quantile": "exact empirical quantiles"}
 
 
 
@@ -86,7 +87,10 @@ class NeuralModel(GenerativeModel):
         self.scaler_ = Transform.fit(X, kind, getattr(c, "continuous_transform", "standard"))
         S = self.scaler_.transform(X)
         self.noisy_freq_ = None
-        if getattr(c, "marginals", "exact") == "noisy" and not self.scaler_.real_valued:
+        if getattr(c, "marginals", "exact") == "noisy" and self.scaler_.real_valued:
+            raise ConfigError(f"marginals=noisy noises per-code frequencies, but the {self.scaler_.method} transform "
+                              f"keeps each column's {_TRANSFORM_READS[self.scaler_.method]}; use continuous_transform=minmax.")
+        if getattr(c, "marginals", "exact") == "noisy":
             self.noisy_freq_ = marg.noisy_frequencies(S, c.marginals_epsilon, seed)
         torch.manual_seed(seed)
         self.build()
@@ -154,10 +158,13 @@ class NeuralModel(GenerativeModel):
         return None
 
     def marginal_reads(self) -> list[str]:
-        """What the model reads per-code frequencies for, outside DP-SGD (see :mod:`.marginals`)."""
+        """What the model keeps real marginals for, outside DP-SGD (see :mod:`.marginals`)."""
         uses = (self.output_bias_param() is not None and getattr(self.config, "output_bias", "zero") == "frequency"
                 and not self.scaler_.real_valued and (not self.private or getattr(self, "noisy_freq_", None) is not None))
-        return ["the decoder's output-bias start"] if uses else []
+        reads = ["the decoder's output-bias start"] if uses else []
+        if self.scaler_.method in _TRANSFORM_READS:
+            reads.append(f"the {self.scaler_.method} transform's {_TRANSFORM_READS[self.scaler_.method]}")
+        return reads
 
     def marginals_epsilon(self) -> float:
         """Epsilon spent by the noisy marginals (0 when exact or unread)."""
