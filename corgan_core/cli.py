@@ -133,6 +133,8 @@ def _cmd_train(args) -> int:
     from .runs.execute import execute
 
     print(f"run {run.id} in {run.dir}", file=sys.stderr)
+    for warning in run.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     execute(run, on_event=Progress())
     return 0
 

@@ -113,6 +113,8 @@ def _monitor_body(run: Run, was_active: bool) -> None:
                 _fmt_s(p["eta_s"]) if status["status"] in ACTIVE else _fmt_s(p["elapsed_s"]),
                 help="Estimated from the last epochs of this phase, and never past the time limit; "
                      "pretraining may stop early. Elapsed counts every attempt of a resumed run.")
+    for note in run.warnings():
+        st.info(note, icon=":material/info:")
     if p["warning"]:
         st.warning(f"Samples look degenerate: {p['warning']}", icon=":material/warning:")
     if status["status"] == "failed" and p["error"]:

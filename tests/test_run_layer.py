@@ -204,3 +204,13 @@ def test_members_are_exactly_the_rows_trained_on(tmp_path):
     plain = _run(tmp_path, "plain", model_config={"epochs": 1, "pretrain_epochs": 0}, settings=TrainSettings(evaluate=False))
     execute(plain)
     assert list(plain.members()) == list(plain.split().train)  # no pretraining: every training row
+
+
+def test_a_small_data_run_carries_the_size_warning_to_the_cli(tmp_path):
+    from tests.test_cli_runs import cli
+
+    run = _run(tmp_path, "small")
+    assert any(w.startswith("Small data: 80 training and 20 held-out patients") for w in run.warnings())
+    r = cli("train", MIMIC, "--epochs", 1, "--pretrain-epochs", 0, "--no-evaluate", "--run-dir", tmp_path / "cli")
+    assert r.returncode == 0, r.stderr
+    assert "warning: Small data: 80 training and 20 held-out patients" in r.stderr

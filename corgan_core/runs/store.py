@@ -16,6 +16,7 @@ import fcntl
 import json
 import platform
 import shutil
+import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from ..atomic import write_text_atomic
 from ..data import DataOptions, Dataset, Split, is_database_url, load, split
 from ..errors import RunError
 from . import metrics_db, process
+from ..verdict import size_warning
 from .settings import TrainSettings, runs_dir
 
 STATUSES = ("queued", "running", "finished", "failed", "stopped", "died")
@@ -109,6 +111,7 @@ class Run:
                          "label": ds.label_name if ds.labels is not None else None,
                          "patients": ds.n_patients, "codes": ds.n_codes, "kind": ds.kind,
                          "source": ds.source, "warnings": list(ds.warnings)},
+                "size_warning": size_warning(len(sp.train), len(sp.holdout)),
                 "settings": asdict(settings), "split": {"seed": sp.seed, "holdout": sp.holdout_fraction,
                                                        "train": len(sp.train), "holdout_rows": len(sp.holdout)},
                 "versions": _versions(),
@@ -147,6 +150,12 @@ class Run:
 
     def record_members(self, rows) -> None:
         write_json_atomic(self.dir / "members.json", {"rows": [int(i) for i in rows]})
+
+    def warnings(self) -> list[str]:
+        """What the steward should know before trusting this run's figures: the data's own warnings
+        (e.g. blank codes dropped) and, for small data, that verdicts will be wide."""
+        cfg = self.config()
+        return [*cfg.get("data", {}).get("warnings", []), *([cfg["size_warning"]] if cfg.get("size_warning") else [])]
 
     def train_size(self) -> int:
         """How many patients the run trains on (the default size of a synthetic sample)."""
