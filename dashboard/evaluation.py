@@ -50,10 +50,21 @@ def settings(run: Run) -> tuple[int, int]:
     return int(n) or train, int(seed)
 
 
+def _kept_report(path: str) -> Report | None:
+    """The kept report, parsed once per file version for the whole server (a page re-run only re-judges it)."""
+    p = Path(path)
+    return _parse(path, p.stat().st_mtime_ns) if p.exists() else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _parse(path: str, mtime_ns: int) -> Report:
+    return Report.from_json(path)
+
+
 def report(run: Run, n: int, seed: int, thresholds: dict | None = None) -> dict:
     """The report as a JSON dict (judged by ``thresholds`` over the defaults); computed with a progress
     bar the first time, then read from disk."""
-    rep = products.cached_evaluation(run, n, seed)
+    rep = _kept_report(str(products.report_path(run, n, seed)))
     if rep is None:
         bar = st.progress(0.0, text="Evaluating the synthetic patients (once per model; the result is kept)...")
         rep = products.evaluation(run, n, seed, progress=lambda done, total: bar.progress(
