@@ -156,7 +156,7 @@ def test_demo_to_trained_model_to_downloaded_csv(app, page):
     shot(page, "08-export")
 
 
-def test_a_run_cut_by_its_time_limit_says_so(app):
+def test_a_run_cut_by_its_time_limit_says_so(app, page):
     """Not "Finished - 100%" beside "Epoch 1 / 6": how far it got, and that the time limit ended it."""
     from conftest import require_data
     from corgan_core.runs import Run, TrainSettings
@@ -166,8 +166,9 @@ def test_a_run_cut_by_its_time_limit_says_so(app):
     run = Run.create(str(require_data("mimic3-demo")), model_config={"epochs": 100_000, "pretrain_epochs": 0},
                      settings=TrainSettings(time_budget_s=3, evaluate=False), run_dir=runs / "zz-time-limited")
     execute(run)
-    with browser() as b:  # a new session shows the newest run
-        tab = b.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:  # a new session shows the newest run
+        tab = context.new_page()
         tab.goto(url + "/train")
         tab.wait_for_selector('[data-testid="stProgress"]', timeout=90_000)
         wait_idle(tab)
@@ -177,6 +178,8 @@ def test_a_run_cut_by_its_time_limit_says_so(app):
         assert "100%" not in text and "Finished" not in text
         no_exception(tab)
         shot(tab, "04b-train-time-limited")
+    finally:
+        context.close()
 
 
 def test_the_first_edit_of_the_path_box_is_kept(app, page):

@@ -24,7 +24,6 @@ from .quality import checkpoint_quality, degenerate
 from .store import Run
 
 QUALITY_SAMPLES = 2000
-CHECKPOINT_INTERVAL_S = 2.0
 QUALITY_SHARE = 0.1  # quality checks may take at most this share of the run's wall time
 
 
@@ -150,7 +149,7 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
         started, quality_spent, pending, last = time.perf_counter(), 0.0, None, None
         for e in train(model, train_rows, kind=ds.kind, seed=settings.seed, device=settings.device,
                        checkpoint_path=run.checkpoint_path(), resume=resume, time_budget_s=budget,
-                       checkpoint_interval_s=CHECKPOINT_INTERVAL_S):
+                       checkpoint_interval_s=settings.checkpoint_interval_s):
             if e.type == "epoch_end":
                 last = e
                 _record_epoch(con, e)

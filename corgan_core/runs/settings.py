@@ -35,6 +35,8 @@ class TrainSettings:
     device: str = _opt("auto", "auto (the GPU when there is one), cpu, cuda or cuda:N.")
     holdout: float = _opt(DEFAULT_HOLDOUT, "Share of patients held out of training, for evaluation (0 to below 1).")
     time_budget_s: float = _opt(0.0, "Wall-time limit of training in seconds (0 = none); spans resumes.")
+    checkpoint_interval_s: float = _opt(2.0, "Least seconds between checkpoints (0 = after every epoch); the end "
+                                             "of each phase always writes one. A killed run resumes from the last.")
     label_in_model: bool = _opt(True, "A labelled table's label is learned as its last column (for TSTR).")
     evaluate: bool = _opt(True, "Compute the full evaluation report when training ends, so the Fidelity and "
                                 "Privacy pages open at once.")

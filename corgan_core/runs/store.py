@@ -81,8 +81,9 @@ class Run:
             raise RunError(f"holdout must be at least 0 and below 1; got {settings.holdout}.")
         if not isinstance(settings.seed, int) or settings.seed < 0:
             raise RunError(f"seed must be a whole number of at least 0; got {settings.seed!r}.")
-        if settings.time_budget_s < 0:
-            raise RunError(f"time_budget_s must be at least 0; got {settings.time_budget_s}.")
+        for name in ("time_budget_s", "checkpoint_interval_s"):
+            if getattr(settings, name) < 0:
+                raise RunError(f"{name} must be at least 0; got {getattr(settings, name)}.")
         mdl = make_model(model, model_config, preset)
         mdl.validate()
         resolve_device(settings.device)
