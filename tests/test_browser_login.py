@@ -54,7 +54,7 @@ def test_unauthenticated_visitor_sees_only_the_login_and_cannot_stop_a_run(tmp_p
             page.get_by_role("button", name="Sign in").click()
             page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=60_000)
             page.locator('[data-testid="stSidebarNav"]').get_by_text("Runs").click()
-            page.get_by_role("heading", name="Runs").wait_for(timeout=60_000)
+            page.get_by_role("heading", name="Runs", exact=True).wait_for(timeout=60_000)
             wait_idle(page)
             assert "busy" in _body(page)  # signed in, the runs are there
             shot(page, "login-signed-in")
