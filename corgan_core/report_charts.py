@@ -17,7 +17,8 @@ def layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
     """The common look: title top left, legend below, white template."""
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
                       margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.22, yanchor="top"),
-                      template="plotly_white", hovermode="x unified")
+                      template="plotly_white", hovermode="x unified",
+                      hoverlabel=dict(namelength=-1))  # plotly cuts trace names at 15 characters by default
     return fig
 
 
@@ -228,7 +229,16 @@ def dcr(report: dict) -> go.Figure | None:
         return None
     h = m["details"]["histogram"]
     e = h["edges"]
-    x = [f"{a:g}-{b:g}" if b is not None else f"{a:g}+" for a, b in zip(e[:-1], e[1:])]
+    open_end = [v is None or v == float("inf") for v in e]
+    whole = all(o or float(v).is_integer() for v, o in zip(e, open_end))
+
+    def name(a, b):  # whole-number distances: "2" or "3-5", not "2-3" for a bin holding only 2
+        if b is None or b == float("inf"):
+            return f"{a:g}+"
+        if whole:
+            return f"{a:g}" if b - a == 1 else f"{a:g}-{b - 1:g}"
+        return f"{a:g}-{b:g}"
+    x = [name(a, b) for a, b in zip(e[:-1], e[1:])]
     fig = go.Figure([go.Bar(x=x, y=h["train"], name="to the closest training patient", marker_color=COLORS[1]),
                      go.Bar(x=x, y=h["holdout"], name="to the closest held-out patient", marker_color=COLORS[0])])
     fig.update_xaxes(title="distance (codes that differ)" if m["details"].get("metric") == "hamming" else "distance",
@@ -237,7 +247,8 @@ def dcr(report: dict) -> go.Figure | None:
     fig.update_layout(barmode="group")
     iv = m.get("interval")
     share = f"{_num(m.get('value'), '.1%')}" + (f" (95% interval {iv[0]:.1%} to {iv[1]:.1%})" if iv else "")
-    return layout(fig, f"Distance to the closest real patient; closer to training: {share}", 380)
+    fig = layout(fig, f"Distance to the closest real patient; closer to training: {share}", 400)
+    return fig.update_layout(legend=dict(y=-0.32), margin=dict(b=40))  # below the axis title, not over it
 
 
 def attribute(report: dict) -> go.Figure | None:
