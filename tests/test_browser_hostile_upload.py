@@ -34,6 +34,7 @@ def test_hostile_uploads_are_refused_in_one_sentence(tmp_path, monkeypatch):
         for case, path in files:
             page.locator("input[type=file]").set_input_files(str(path))
             page.get_by_text(path.name).first.wait_for(timeout=30_000)
+            wait_idle(page)  # the upload's own re-run must end, or the click can be lost
             page.get_by_role("button", name="Use this data").click()
             # the previous file's error box stays on screen until the re-run replaces it: wait for this one's
             alert = page.locator('[data-testid="stAlertContentError"]', has_text=path.name).first
