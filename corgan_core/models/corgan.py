@@ -37,7 +37,7 @@ from ..errors import ConfigError
 from . import dp
 from .base import EpochResult, Phase
 from .base import option
-from .corgan_nets import ConvCritic, Decoder, Encoder, Generator, MLPCritic, geometry, init_weights
+from .corgan_nets import Decoder, Encoder, gd_networks, geometry, init_weights
 from .neural import NeuralModel, NeuralOptions, straight_through
 
 DP_COVERS = ("the autoencoder pretraining and the critic (the generator and the decoder's "
@@ -126,9 +126,7 @@ class CorGAN(NeuralModel):
         norm = "group" if self.private else c.ae_norm
         self.encoder_ = Encoder(self.padded_, c.latent_dim, norm)
         self.decoder_ = Decoder(self.n_codes_, k0, c.latent_dim, norm)
-        self.generator_ = Generator(c.latent_dim, self.n_classes_)
-        critic_cls = ConvCritic if c.gd_arch == "conv" else MLPCritic
-        self.critic_ = critic_cls(self.n_codes_, c.minibatch_averaging, n_cond=self.n_classes_)
+        self.generator_, self.critic_ = gd_networks(c.gd_arch, self.n_codes_, c.latent_dim, self.n_classes_, c.minibatch_averaging)
         for net in self.nets():
             init_weights(net)
             net.to(self.device_)

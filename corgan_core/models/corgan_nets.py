@@ -152,6 +152,12 @@ class ConvCritic(nn.Module):
         return self.out(torch.cat([self.net(h), cond], 1)).squeeze(1)
 
 
+def gd_networks(arch: str, n_codes: int, latent: int, n_classes: int = 0, minibatch_averaging: bool = False):
+    """(generator, critic) for ``gd_arch``: ``mlp`` as released, ``conv`` as the paper describes."""
+    critic_cls = ConvCritic if arch == "conv" else MLPCritic
+    return Generator(latent, n_classes), critic_cls(n_codes, minibatch_averaging, n_cond=n_classes)
+
+
 def init_weights(module: nn.Module) -> None:
     """Released init: conv N(0, 0.02), BatchNorm weight N(1, 0.02), Linear Xavier-uniform, bias 0.01."""
     for m in module.modules():
