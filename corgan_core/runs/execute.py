@@ -21,7 +21,8 @@ from ..killpoints import reached
 from ..training import Event, train
 from . import process
 from .quality import checkpoint_quality, degenerate
-from .store import Run
+from .settings import budget_caps
+from .store import Run, write_json_atomic
 
 QUALITY_SAMPLES = 2000
 QUALITY_SHARE = 0.1  # quality checks may take at most this share of the run's wall time
@@ -79,12 +80,33 @@ def _evaluate(run: Run) -> None:
         run.update_status(expect=("running",), evaluation=None, evaluation_error=str(exc))
 
 
-def _cut_by_budget(model, last: Event | None, budget: float | None, seconds: float) -> bool:
-    """Did the time limit end training before its last epoch (rather than the epochs running out)?"""
+def _raise_caps(run: Run, cfg: dict, settings) -> dict:
+    """Before the first epoch: raise the epoch caps that would end training long before the time
+    limit (:func:`~corgan_core.runs.settings.budget_caps`) and record them in config.json, so that a
+    resume trains the same model and the progress views know the limit ends training."""
+    from dataclasses import asdict
+
+    from ..models import make_model
+
+    raised = budget_caps(cfg["model"], cfg.get("preset", "default"), cfg["model_config"], settings)
+    if not raised or cfg.get("budget_caps"):
+        return cfg
+    model_config = {**cfg["model_config"], **{k: new for k, (_, new) in raised.items()}}
+    mdl = make_model(cfg["model"], model_config)
+    mdl.validate()
+    cfg = {**cfg, "model_config": asdict(mdl.config), "phases": [asdict(p) for p in mdl.phases()],
+           "budget_caps": {k: {"default": old, "raised_to": new} for k, (old, new) in raised.items()}}
+    write_json_atomic(run.dir / "config.json", cfg)
+    return cfg
+
+
+def _cut_by_budget(model, last: Event | None, budget: float | None, seconds: float, follows: bool) -> bool:
+    """Did the time limit end training before its last epoch (rather than the epochs running out)?
+    When the caps follow the limit (``follows``), only a limit reached before the last phase is a cut."""
     if budget is None or seconds <= budget or last is None:
         return False
     final = [p.name for p in model.phases() if p.max_epochs > 0][-1:]
-    return last.epoch < last.epochs or [last.phase] != final
+    return (last.epoch < last.epochs and not follows) or [last.phase] != final
 
 
 class StopRequested(BaseException):
@@ -129,6 +151,8 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
                               error=None, started=time.time()):
             return run.status()  # stopped (or otherwise ended) before training began
         con = run.metrics_db()
+        if not run.checkpoint_path().exists():
+            cfg = _raise_caps(run, cfg, settings)
         ds = run.dataset()
         sp_ = run.split()
         train_rows, holdout_rows = ds.X[sp_.train], ds.X[sp_.holdout]
@@ -168,7 +192,8 @@ def execute(run: Run, on_event: Callable[[Event], None] | None = None) -> dict:
                 model.save(run.model_path())
                 run.record_members(sp_.train[np.asarray(getattr(model, "trained_rows_", np.arange(len(sp_.train))))])
                 run.update_status(expect=("running",), training_s=e.seconds,
-                                  time_limited=_cut_by_budget(model, last, budget, e.seconds))
+                                  time_limited=_cut_by_budget(model, last, budget, e.seconds,
+                                                              bool(cfg.get("budget_caps"))))
             if on_event is not None:
                 on_event(e)
         if settings.evaluate:

@@ -16,6 +16,10 @@ from ..data import DEFAULT_HOLDOUT
 # and 30 GAN epochs take about 90 s of two laptop cores; the time limit leaves room for the GAN.
 QUICK_EPOCHS = {"epochs": 30, "pretrain_epochs": 1}
 QUICK_TIME_BUDGET_S = 100.0
+# With a time limit, a main-phase epoch cap left at its default is raised to this, so that the limit
+# ends training: the defaults (e.g. corGAN's 40 epochs) end in under a minute on a small table such as
+# Epileptic Seizure's 9,200 training rows, long before any budget a user would give.
+BUDGET_EPOCH_CAP = 100_000
 
 
 def runs_dir() -> Path:
@@ -37,6 +41,8 @@ class TrainSettings:
     time_budget_s: float = _opt(0.0, "Wall-time limit of training in seconds (0 = none); spans resumes.")
     checkpoint_interval_s: float = _opt(2.0, "Least seconds between checkpoints (0 = after every epoch); the end "
                                              "of each phase always writes one. A killed run resumes from the last.")
+    epochs_follow_budget: bool = _opt(True, "With a time limit, an epoch cap left at the model's default is raised "
+                                            "so that the limit, not the cap, ends training (recorded in config.json).")
     label_in_model: bool = _opt(True, "A labelled table's label is learned as its last column (for TSTR).")
     evaluate: bool = _opt(True, "Compute the full evaluation report when training ends, so the Fidelity and "
                                 "Privacy pages open at once.")
@@ -46,6 +52,26 @@ def quick_overrides(config_cls) -> dict:
     """Short epoch caps for a demo, for whichever of the model's fields exist."""
     names = {f.name for f in dataclasses.fields(config_cls)}
     return {k: v for k, v in QUICK_EPOCHS.items() if k in names}
+
+
+def budget_caps(model: str, preset: str, model_config: dict, settings: TrainSettings) -> dict:
+    """The epoch caps to raise so that the time limit ends training: ``{option: (old, new)}``.
+
+    Only the main phase's cap (``epochs``; pretraining stops on its own validation loss), only when
+    the run has a time limit and the cap is still the preset's default (a cap the user chose, such as
+    the quick demo's, is kept), and never under differential privacy (its epsilon is accounted for
+    the planned epochs).
+    """
+    if not settings.time_budget_s or not settings.epochs_follow_budget or "epochs" not in model_config:
+        return {}
+    if model_config.get("dp_epsilon") or model_config.get("dp_noise_multiplier"):
+        return {}
+    from ..models import make_model  # torch: only when a run is about to train
+
+    default = make_model(model, None, preset).config.epochs
+    if model_config["epochs"] != default or default >= BUDGET_EPOCH_CAP:
+        return {}
+    return {"epochs": (int(default), BUDGET_EPOCH_CAP)}
 
 
 def available_devices() -> list[tuple[str, str]]:

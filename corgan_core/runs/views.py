@@ -37,7 +37,11 @@ def phase_label(run: Run, name: str | None) -> str:
 
 
 def progress(run: Run, status: dict | None = None, epochs_df=None) -> dict:
-    """Where a run is: phase, epoch, overall fraction, seconds per epoch and an ETA (seconds)."""
+    """Where a run is: phase, epoch, overall fraction, seconds per epoch and an ETA (seconds).
+
+    When the epoch caps follow the time limit (``epochs_follow_budget``, see
+    :func:`corgan_core.runs.settings.budget_caps`), the fraction and the ETA come from the limit
+    and ``epochs`` is the number the rest of the limit is expected to fit at the recent pace."""
     st = status if status is not None else run.status()
     df = epochs_df if epochs_df is not None else run.metrics("epochs")
     caps = [(p["name"], int(p["max_epochs"])) for p in phases(run)]
@@ -66,11 +70,19 @@ def progress(run: Run, status: dict | None = None, epochs_df=None) -> dict:
     per_epoch = float(np.median(secs[-ETA_WINDOW:])) if secs else None
     spent = elapsed(st)
     eta = None if finished or per_epoch is None else remaining_epochs * per_epoch
-    budget = float(run.config().get("settings", {}).get("time_budget_s") or 0)
+    cfg = run.config()
+    budget = float(cfg.get("settings", {}).get("time_budget_s") or 0)
     if eta is not None and budget and spent is not None:
         eta = min(eta, max(budget - spent, 0.0))  # training ends at its time limit
+    epoch, epochs = int(st.get("epoch") or 0), int(st.get("epochs") or 0)
+    follows = bool(cfg.get("budget_caps")) and budget > 0
+    if follows:  # the caps were raised so that the time limit ends training: it measures progress
+        fraction = 1.0 if finished and not cut else min((spent or 0.0) / budget, 1.0)
+        eta = None if finished else max(budget - (spent or 0.0), 0.0)
+        if names and current == names[-1]:  # the epochs the rest of the limit will fit
+            epochs = epoch if finished or not per_epoch else epoch + int(eta / per_epoch)
     return {"status": st.get("status", "?"), "phase": current, "phase_label": phase_label(run, current),
-            "epoch": int(st.get("epoch") or 0), "epochs": int(st.get("epochs") or 0), "fraction": fraction,
+            "epoch": epoch, "epochs": epochs, "fraction": fraction, "epochs_follow_budget": follows,
             "seconds_per_epoch": per_epoch, "eta_s": eta, "elapsed_s": spent, "time_limited": cut,
             "time_budget_s": budget or None, "evaluation": st.get("evaluation"),
             "evaluation_error": st.get("evaluation_error"), "warning": st.get("warning"), "error": st.get("error")}
