@@ -13,10 +13,24 @@ VERDICT_COLORS = {"pass": "#1a7f37", "fail": "#c00000", "inconclusive": "#b26a00
 REFERENCE = {"ceiling": "#2ca02c", "floor": "#7f7f7f", "limit": "#000000"}
 
 
+TITLE_CHARS = 52
+"""Title characters per line: a half-width chart (about 400 px) shows about this many at 15 px."""
+
+
+def wrap(text: str, width: int = TITLE_CHARS) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (plotly never wraps)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
+
+
 def layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
-    """The common look: title top left, legend below, white template."""
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.22, yanchor="top"),
+    """The common look: title top left (wrapped, so a half-width chart never cuts it), legend below,
+    white template."""
+    title = wrap(title)
+    lines = title.count("<br>") + 1
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height + 20 * (lines - 1),
+                      margin=dict(l=10, r=10, t=40 + 20 * lines, b=10), legend=dict(orientation="h", y=-0.22, yanchor="top"),
                       template="plotly_white", hovermode="x unified",
                       hoverlabel=dict(namelength=-1))  # plotly cuts trace names at 15 characters by default
     return fig
@@ -189,9 +203,10 @@ def membership(report: dict) -> go.Figure | None:
     d = m["details"]
     size = max(d["sizes"])
     rows = sorted((s for s in d["summary"] if s["size"] == size), key=lambda s: (s["fraction"], s["threshold"]))
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=[
-        "Precision: of the patients the attacker names, share truly in training",
-        "TPR - FPR (membership advantage) at equal numbers of members and non-members"])
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=[
+        wrap("Precision: share of the patients named who were truly in training", 40),
+        wrap("Membership advantage (TPR - FPR), as many members as non-members", 40)])
+    fig.update_annotations(font_size=12)
     for i, r in enumerate(sorted({s["fraction"] for s in rows})):
         part = [s for s in rows if s["fraction"] == r]
         color = COLORS[i % len(COLORS)]
@@ -218,9 +233,11 @@ def membership(report: dict) -> go.Figure | None:
         if m.get("limit") is not None:
             fig.add_trace(go.Scatter(x=[min(th), max(th)], y=[m["limit"]] * 2, mode="lines", name="limit",
                                      line=dict(color=REFERENCE["limit"], dash="dot")), row=1, col=2)
-    fig.update_xaxes(title=f"distance threshold ({d.get('metric', 'distance')}): closer synthetic patient = 'member'")
+    # the subplots are narrow: a short axis title; the hover and the page text say what a threshold does
+    fig.update_xaxes(title=f"distance threshold ({d.get('metric', 'distance')})")
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    return layout(fig, f"Membership attack on {size:,} synthetic patients", 430)
+    fig = layout(fig, f"Membership attack on {size:,} synthetic patients", 450)
+    return fig.update_layout(margin_t=110)  # room for the two-line subplot titles under the title
 
 
 def dcr(report: dict) -> go.Figure | None:

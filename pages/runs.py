@@ -2,9 +2,11 @@
 import streamlit as st
 
 from corgan_core.runs import find_run
-from corgan_core.runs.quality import MEASURES, TABLE_KEYS, title
+from corgan_core.runs.quality import MEASURES, title
 from corgan_core.runs.views import compare_table, runs_table, short_label
 from dashboard import charts, state, widgets
+
+SHORT = {"frequency_r2": "freq R²", "cooccurrence_r2": "co-occ R²", "correlation_r2": "corr R²", "mi_auroc": "attack AUROC"}
 
 st.title("Runs")
 st.caption(f"Every training run kept in {state.runs_folder()} (the folder survives restarts). "
@@ -15,8 +17,17 @@ with widgets.guarded("Reading the runs"):
         st.info("No runs yet: start one on the Train page.")
         widgets.link("train", "Go to Train", ":material/model_training:")
         st.stop()
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        k: st.column_config.NumberColumn(MEASURES[k][0], format="%.3f") for k in TABLE_KEYS})
+    # Only the columns that fit beside the sidebar (the run id names the model; seed, preset, the
+    # all-zero and repeated shares are in the comparison below), the data set by its last path part.
+    shown = [k for k in ("frequency_r2", "cooccurrence_r2", "correlation_r2", "mi_auroc") if any(k in r for r in rows)]
+    table = [{**r, "data": str(r.get("data") or "").rstrip("/").rsplit("/", 1)[-1]} for r in rows]
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_order=["run", "status", "data", "patients x codes", "epoch", *shown, "note"],
+                 column_config={"run": st.column_config.TextColumn("run", pinned=True),
+                                "patients x codes": st.column_config.TextColumn("size", help="patients x codes"),
+                                **{k: st.column_config.NumberColumn(SHORT[k], format="%.3f",
+                                                                    help=f"{MEASURES[k][0]} ({MEASURES[k][1]}), last checkpoint")
+                                   for k in shown}})
 
     st.subheader("Compare runs")
     ids = [r["run"] for r in rows]

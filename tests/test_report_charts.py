@@ -19,3 +19,16 @@ def test_hover_shows_whole_trace_names_and_the_legend_clears_the_axis_title():
     fig = report_charts.dcr(_dcr([0, 1, None], [1, 2]))
     assert fig.layout.hoverlabel.namelength == -1
     assert fig.layout.legend.y < -0.3
+
+
+def test_long_titles_wrap_so_a_half_width_chart_shows_them_whole():
+    import plotly.graph_objects as go
+
+    long = "Guessing hidden codes from 58 known ones: gap 0.025 (95% interval 0.002 to 0.045)"
+    fig = report_charts.layout(go.Figure(), long)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and " ".join(lines) == long
+    assert all(len(line) <= report_charts.TITLE_CHARS for line in lines)
+    short = report_charts.layout(go.Figure(), "Runs")
+    assert fig.layout.margin.t > short.layout.margin.t and fig.layout.height > short.layout.height
+    assert report_charts.wrap("nospace" * 20) == "nospace" * 20  # one long word stays whole
