@@ -102,7 +102,7 @@ def losses(df: pd.DataFrame, labels: dict[str, str] | None = None) -> go.Figure:
                                      name=LOSS_LABELS.get(name, name.replace("_", " ")),
                                      line=dict(color=COLORS[names.index(name) % len(COLORS)]),
                                      marker=dict(size=5)), row=1, col=ci)
-        fig.update_xaxes(tickformat="d", dtick=1 if part["epoch"].max() <= 12 else None, row=1, col=ci)
+        _epoch_ticks(fig, part["epoch"], row=1, col=ci)
     return _layout(fig, "Training losses, by epoch", 360)
 
 
@@ -121,8 +121,15 @@ def r2_floor(values) -> float:
     return max(min(0.0, low - 0.05), -1.0)
 
 
-def quality(q: pd.DataFrame) -> go.Figure:
-    """Checkpoint quality and risk: R², codes per patient, degenerate rows, membership attack AUROC."""
+def _epoch_ticks(fig: go.Figure, epochs, **where) -> None:
+    """Whole-number epoch ticks (one per epoch while they fit), never 19.5."""
+    span = float(np.nanmax(epochs) - np.nanmin(epochs)) if len(epochs) else 0.0
+    fig.update_xaxes(tickformat="d", dtick=1 if span <= 12 else None, **where)
+
+
+def quality(q: pd.DataFrame, epoch_title: str = "epoch") -> go.Figure:
+    """Checkpoint quality and risk: R², codes per patient, degenerate rows, membership attack AUROC;
+    ``epoch_title`` names the phase whose epochs are sampled (e.g. "epoch of GAN training")."""
     fig = make_subplots(rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.12, subplot_titles=[
         "Fidelity R² (1 = perfect)", "Codes per patient", "Collapsed samples (0 = none)",
         "Attack AUROC (0.5 = no leak)"])
@@ -156,7 +163,8 @@ def quality(q: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(range=[0.35, 1.0], row=2, col=2)
     for r in (1, 2):
         for c in (1, 2):
-            fig.update_xaxes(title="GAN epoch" if r == 2 else None, row=r, col=c)
+            fig.update_xaxes(title=epoch_title if r == 2 else None, row=r, col=c)
+    _epoch_ticks(fig, epochs)
     return _layout(fig, "Sample quality and risk at each checkpoint", 560)
 
 
@@ -178,7 +186,8 @@ def compare_quality(frames: dict[str, pd.DataFrame], name: str, title: str) -> g
         s = q[q["name"] == name]
         fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers", name=rid,
                                  line=dict(color=COLORS[i % len(COLORS)])))
-    fig.update_xaxes(title="GAN epoch")
+    fig.update_xaxes(title="epoch of the phase that samples (GAN training; the VAE's training)")
+    _epoch_ticks(fig, pd.concat([q["epoch"] for q in frames.values()] or [pd.Series(dtype=float)]))
     values = pd.concat([q[q["name"] == name]["value"] for q in frames.values()] or [pd.Series(dtype=float)])
     if name.endswith("_r2"):
         fig.update_yaxes(range=[r2_floor(values), 1.02])

@@ -124,14 +124,16 @@ def _monitor_body(run: Run, was_active: bool) -> None:
                 else "This run recorded no training epochs.")
         return
     left, right = st.columns(2)
-    left.plotly_chart(charts.losses(df, {p["name"]: p["label"] for p in phases(run)}), key=f"loss-{run.id}", width="stretch")
+    run_phases = phases(run)
+    sampled = next((p["label"] for p in run_phases if p.get("samples", True)), "training")
+    left.plotly_chart(charts.losses(df, {p["name"]: p["label"] for p in run_phases}), key=f"loss-{run.id}", width="stretch")
     left.caption("Losses show that training is moving; they cannot show whether the synthetic patients are "
                  "any good (a collapsed GAN can have calm losses). The panel on the right checks the samples.")
-    right.caption("After every GAN epoch, synthetic patients are compared with held-out real patients.")
+    right.caption(f"At every checkpoint of {sampled.lower()}, synthetic patients are compared with held-out real patients.")
     if q.empty:
-        right.info("Sample quality is measured at every GAN checkpoint and plotted here: fidelity, "
-                   "collapse and a membership attack.")
+        right.info(f"Sample quality is measured at every checkpoint of {sampled.lower()} and plotted here: "
+                   "fidelity, collapse and a membership attack.")
     else:
-        right.plotly_chart(charts.quality(q), key=f"quality-{run.id}", width="stretch")
+        right.plotly_chart(charts.quality(q, f"epoch of {sampled.lower()}"), key=f"quality-{run.id}", width="stretch")
     if "epsilon" in set(df["name"]):
         st.plotly_chart(charts.epsilon(df), key=f"eps-{run.id}", width="stretch")

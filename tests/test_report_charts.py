@@ -32,3 +32,14 @@ def test_long_titles_wrap_so_a_half_width_chart_shows_them_whole():
     short = report_charts.layout(go.Figure(), "Runs")
     assert fig.layout.margin.t > short.layout.margin.t and fig.layout.height > short.layout.height
     assert report_charts.wrap("nospace" * 20) == "nospace" * 20  # one long word stays whole
+
+
+def test_checkpoint_epochs_are_whole_numbers_named_by_the_sampled_phase():
+    import pandas as pd
+
+    from dashboard import charts
+
+    q = pd.DataFrame({"t": [1.0, 1.0], "epoch": [20, 20], "name": ["frequency_r2", "mi_auroc"], "value": [0.3, 0.6]})
+    fig = charts.quality(q, "epoch of training")
+    assert fig.layout.xaxis3.title.text == "epoch of training"  # a VAE run is not labelled "GAN epoch"
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1  # one checkpoint: no 19.5 tick
