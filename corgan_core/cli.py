@@ -9,7 +9,7 @@ import time
 from .data import DataOptions, load
 from .data.sources import SOURCE_EXAMPLES
 from .errors import CorganError
-from . import cli_cohort, cli_evaluate, cli_report
+from . import cli_cohort, cli_evaluate, cli_report, distributed
 from .models import PRESETS, REGISTRY, get_model_class
 from .options import add_dataclass_args, picked
 from .runs import Run, TrainSettings, find_run, list_runs
@@ -122,10 +122,16 @@ def _cmd_data(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    run = Run.create(args.path, model=args.model, preset=args.preset,
-                     model_config=picked(args, get_model_class(args.model).Config),
-                     data_options=DataOptions(**picked(args, DataOptions)),
-                     settings=TrainSettings(**picked(args, TrainSettings)), run_dir=args.run_dir)
+    def create():
+        return Run.create(args.path, model=args.model, preset=args.preset,
+                          model_config=picked(args, get_model_class(args.model).Config),
+                          data_options=DataOptions(**picked(args, DataOptions)),
+                          settings=TrainSettings(**picked(args, TrainSettings)), run_dir=args.run_dir)
+    if distributed.launched():  # under torchrun: rank 0 creates and records the run, every rank trains
+        if args.detach:
+            raise CorganError("--detach cannot be used under torchrun; torchrun itself runs the processes.")
+        return distributed.run_ranks(create, Progress(), picked(args, TrainSettings).get("device", "auto"))
+    run = create()
     if args.detach:
         run.start()
         print(run.id)
@@ -174,9 +180,14 @@ def _cmd_runs(args) -> int:
         run.stop()
         print(f"stopped {run.id}")
     elif args.runs_command == "resume":
-        st = run.status()["status"]
-        if st in ("running", "queued", "finished"):
-            raise CorganError(f"Run {run.id} cannot be resumed: it is {st}.")
+        def resumable():
+            st = run.status()["status"]
+            if st in ("running", "queued", "finished"):
+                raise CorganError(f"Run {run.id} cannot be resumed: it is {st}.")
+            return run
+        if args.foreground and distributed.launched():  # under torchrun: rank 0 re-queues, every rank trains
+            return distributed.run_ranks(lambda: (resumable().requeue(), run)[1], Progress(), run.settings().device)
+        resumable()
         if args.foreground:
             from .runs.execute import execute
 

@@ -15,6 +15,7 @@ from typing import Iterator
 
 import torch
 
+from . import distributed
 from .atomic import atomic_torch_save
 
 
@@ -49,16 +50,23 @@ def train(model, X, *, kind: str = "binary", seed: int = 0, device: str = "auto"
     (from ``torch.load(..., weights_only=True)``) to continue from. ``time_budget_s`` ends training
     cleanly (as finished) after that much wall time. ``checkpoint_interval_s`` skips checkpoints
     until that many seconds have passed since the last one (the end of each phase always writes one).
+
+    Under torchrun (:mod:`corgan_core.distributed`) every rank runs this loop on its shard of the
+    rows: epoch seeds come from (seed, rank), losses are averaged over the ranks, and stopping
+    early or on time is rank 0's decision; only the caller on rank 0 should pass ``checkpoint_path``.
     """
     start = time.perf_counter()
     last_ckpt = start
     try:
+        distributed.check_model(model)
+        distributed.share_config(model)
         model.setup(X, kind, seed, device)
         progress = {"phase_index": 0, "epoch": 0}
         if resume is not None:
             model.set_state(resume["state"])
             progress = dict(resume.get("progress") or progress)
             start -= float(progress.get("elapsed_s", 0.0))  # a time budget spans the resumes
+        distributed.wrap(model)
         phases = model.phases()
         for pi in range(int(progress["phase_index"]), len(phases)):
             phase = phases[pi]
@@ -67,13 +75,15 @@ def train(model, X, *, kind: str = "binary", seed: int = 0, device: str = "auto"
                 continue
             yield Event("phase_start", phase.name, first, phase.max_epochs)
             for epoch in range(first, phase.max_epochs):
-                torch.manual_seed(epoch_seed(seed, pi, epoch))
+                torch.manual_seed(distributed.rank_seed(epoch_seed(seed, pi, epoch)))
                 t0 = time.perf_counter()
                 result = model.train_epoch(phase.name, epoch)
-                yield Event("epoch_end", phase.name, epoch + 1, phase.max_epochs, dict(result.losses),
-                            time.perf_counter() - t0)
-                over_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
-                done_phase = result.stop or epoch + 1 == phase.max_epochs
+                yield Event("epoch_end", phase.name, epoch + 1, phase.max_epochs,
+                            distributed.mean_losses(dict(result.losses)), time.perf_counter() - t0)
+                over_time = distributed.agree(time_budget_s is not None and time.perf_counter() - start > time_budget_s)
+                done_phase = distributed.agree(result.stop) or epoch + 1 == phase.max_epochs
+                if done_phase:  # early stopping may have put back a best state: all ranks take rank 0's
+                    distributed.sync_state(model)
                 nxt = {"phase_index": pi + 1, "epoch": 0} if done_phase else {"phase_index": pi, "epoch": epoch + 1}
                 nxt["elapsed_s"] = time.perf_counter() - start
                 due = done_phase or over_time or time.perf_counter() - last_ckpt >= checkpoint_interval_s

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..distributed import shard_rows
 from ..errors import ConfigError
 from . import dp
 from . import marginals as marg
@@ -96,9 +97,10 @@ class NeuralModel(GenerativeModel):
         self.build()
         self._init_output_bias(S)
         rows = self._validation_split(len(S), seed)
-        self.trained_rows_ = np.sort(rows[self.n_val_:])
+        kept, mine = shard_rows(rows[self.n_val_:])  # under torchrun each rank trains its own share
+        self.trained_rows_ = np.sort(kept)
         data = np.hstack([S, self._one_hot(y)]) if y is not None else S
-        self.data_ = torch.from_numpy(data[rows[self.n_val_:]]).to(self.device_)
+        self.data_ = torch.from_numpy(data[mine]).to(self.device_)
         self.val_ = torch.from_numpy(data[rows[:self.n_val_]]).to(self.device_) if self.n_val_ else None
         self.best_val_, self.bad_epochs_, self.best_ae_ = float("inf"), 0, None
         self.budget_ = None
