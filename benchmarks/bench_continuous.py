@@ -5,8 +5,10 @@ Each model trains through the shared engine on the training rows of a seeded 80/
 models are class-conditional) until a CPU-time budget is spent (``time.process_time``, one torch
 thread: the shared machine's wall time is unreliable). Then, on the 20% held out:
 
-- TRTR vs TSTR AUROC and accuracy for logistic regression, random forest and gradient boosting,
-  each AUROC with a 95% bootstrap interval over the holdout rows;
+- TRTR vs TSTR AUROC and accuracy for logistic regression, random forest and gradient boosting
+  (:func:`corgan_core.metrics.classifier.classifier_fidelity`, as in the evaluation report): AUROC
+  with its DeLong interval, accuracy with its Wilson interval, and the mean TRTR - TSTR gaps with
+  paired bootstrap intervals over the holdout rows;
 - the real-vs-synthetic discriminator AUROC (gradient boosting, 3-fold, balanced rows);
 - the correlation-matrix mean absolute difference (with interval), the scaled per-column
   Wasserstein-1 and KS (mean and worst column) and the per-class power-spectrum distance.
@@ -28,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from corgan_core.data import load, split  # noqa: E402
-from corgan_core.metrics.classifier import MODELS, fit_predict_proba  # noqa: E402
-from corgan_core.metrics.continuous import auroc_interval, continuous_fidelity  # noqa: E402
+from corgan_core.metrics.classifier import MODELS, classifier_fidelity  # noqa: E402
+from corgan_core.metrics.continuous import continuous_fidelity  # noqa: E402
 from corgan_core.metrics.discriminator import discriminator_score  # noqa: E402
 from corgan_core.models import make_model  # noqa: E402
 from corgan_core.training import train  # noqa: E402
@@ -63,47 +65,27 @@ def fit_for(name: str, options: dict, ds, train_X, budget_cpu_s: float, seed: in
     return model, time.process_time() - t0, epochs
 
 
-def _scores(M, holdout_X, clf, seed) -> dict:
-    """AUROC (with a 95% bootstrap interval) and accuracy on the holdout of ``clf`` trained on ``M``."""
-    from sklearn.metrics import accuracy_score, roc_auc_score
-
-    Xh, yh = holdout_X[:, :-1], holdout_X[:, -1]
-    y = np.rint(M[:, -1])
-    if len(np.unique(y)) < 2:
-        return {"auroc": float("nan"), "low": float("nan"), "high": float("nan"), "accuracy": float("nan")}
-    classes, proba = fit_predict_proba(clf, M[:, :-1], y, Xh, seed)
-    p = proba[:, list(classes).index(1.0)]
-    return {"auroc": float(roc_auc_score(yh, p)), **auroc_interval(yh, p, seed=seed),
-            "accuracy": float(accuracy_score(yh, p >= 0.5))}
-
-
-def trtr(train_X, holdout_X, seed: int) -> dict:
-    """Train-real-test-real per classifier (the same for every model: computed once)."""
-    return {clf: _scores(train_X, holdout_X, clf, seed) for clf in MODELS}
-
-
-def utility(real: dict, holdout_X, syn_X, seed: int) -> dict:
-    """TRTR vs TSTR per classifier on the binary label (last column), AUROC with intervals."""
-    return {clf: {"trtr": real[clf], "tstr": _scores(syn_X, holdout_X, clf, seed)} for clf in MODELS}
-
-
 def evaluate_model(name, model, train_X, holdout_X, real, seed):
+    """Every figure of one model's synthetic rows; ``real`` is an earlier model's classifier result
+    (its TRTR models are reused). Returns the row and this model's classifier result."""
     syn = model.sample(len(train_X), seed=seed + 1)
+    clf = classifier_fidelity(train_X, holdout_X, syn, label_index=-1, seed=seed, real=real)
     fid = continuous_fidelity(holdout_X[:, :-1], syn[:, :-1], y_holdout=holdout_X[:, -1], y_synthetic=syn[:, -1],
                               seed=seed)
     disc = discriminator_score(holdout_X[:, :-1], syn[:, :-1], kind="continuous", seed=seed)
     s = fid.synthetic
-    return {"model": name, "utility": utility(real, holdout_X, syn, seed), "discriminator_auroc": disc.auroc,
+    return {"model": name, "utility": clf.to_dict(), "discriminator_auroc": disc.auroc,
+            "discriminator_interval": disc.auroc_interval,
             "correlation_mad": s["correlation_mad"], "wasserstein_mean": s["wasserstein_mean"],
             "wasserstein_worst": s["wasserstein_worst"], "ks_mean": s["ks_mean"], "ks_worst": s["ks_worst"],
-            "spectrum_distance": s["spectrum_distance"], "seizure_share": float(np.mean(np.rint(syn[:, -1]) == 1))}
+            "spectrum_distance": s["spectrum_distance"], "seizure_share": float(np.mean(np.rint(syn[:, -1]) == 1))}, clf
 
 
 def table(rows) -> str:
     head = ("model", "cpu_s", "epochs", "LR trtr/tstr", "RF trtr/tstr", "GB trtr/tstr", "disc", "corrMAD", "W1", "KS")
     lines = [" | ".join(head)]
     for r in rows:
-        u = r["utility"]
+        u = r["utility"].get("models", r["utility"])  # rows written before the intervals
         cells = [r["model"], f"{r['cpu_s']:.0f}", str(r["epochs"])]
         for clf in MODELS:
             cells.append(f"{u[clf]['trtr']['auroc']:.3f}/{u[clf]['tstr']['auroc']:.3f}")
@@ -124,7 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     ds, train_X, holdout_X = prepare(args.seed)
-    rows, real = [], trtr(train_X, holdout_X, args.seed)
+    rows, real = [], None
     for name in args.models.split(","):
         options = dict(MODEL_OPTIONS[name])
         for s in args.set:
@@ -133,7 +115,8 @@ def main(argv=None) -> int:
             if m == name:
                 options[opt] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
         model, cpu, epochs = fit_for(name, options, ds, train_X, args.budget, args.seed)
-        row = evaluate_model(name + args.tag, model, train_X, holdout_X, real, args.seed)
+        row, clf = evaluate_model(name + args.tag, model, train_X, holdout_X, real, args.seed)
+        real = real or clf
         row.update(cpu_s=cpu, epochs=epochs, options=options, budget_cpu_s=args.budget)
         rows.append(row)
         print(table([row]).splitlines()[-1], flush=True)

@@ -86,3 +86,54 @@ def test_evaluate_reports_continuous_fidelity_only_for_continuous_data():
     rep = evaluate(binary[:40], binary[40:], binary[:40], kind="binary", include=["continuous"])
     assert rep.fidelity == {} and rep.skipped == []
     assert figures(rep.to_dict()) == []
+
+
+def test_evaluate_gives_trtr_and_tstr_per_classifier_with_intervals_on_real_eeg_rows():
+    from corgan_core.verdict import wilson
+
+    f = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
+    ds = load(f).with_label_column()  # seizure (1) vs rest, learned as the last column
+    X = ds.dense()
+    rows = np.random.default_rng(0).permutation(len(X))
+    tr, ho, other = X[rows[:1000]], X[rows[1000:1500]], X[rows[1500:2500]]
+    rep = evaluate(tr, ho, other, kind="continuous", label=-1, include=["classifier"], seed=0, bootstrap=100)
+    gap = rep.utility["tstr_auroc_gap"]
+    models = gap.details["models"]
+    assert set(models) == {"logistic", "random_forest", "gradient_boosting"}
+    n_pos = int(ho[:, -1].sum())
+    for name, m in models.items():
+        for side in ("trtr", "tstr"):
+            s = m[side]
+            lo, hi = s["auroc_interval"]
+            assert lo <= s["auroc"] <= hi and hi - lo < 0.3, (name, side, s)
+            right = round(s["accuracy"] * len(ho))
+            assert s["accuracy_interval"] == pytest.approx(list(wilson(right, len(ho))))
+            assert s["accuracy_interval"][0] <= s["accuracy"] <= s["accuracy_interval"][1]
+    assert 0 < n_pos < len(ho)
+    # other real rows are as good as the training rows: trees score near TRTR on them, while the
+    # independent sampler (labels drawn apart from the rows) loses gradient boosting's signal
+    for name in ("random_forest", "gradient_boosting"):
+        assert models[name]["tstr"]["auroc"] > 0.9 and abs(models[name]["trtr"]["auroc"] - models[name]["tstr"]["auroc"]) < 0.05
+    d = gap.details
+    assert d["auroc_gap_interval"][0] <= d["auroc_gap"] <= d["auroc_gap_interval"][1]
+    assert d["accuracy_gap_interval"][0] <= d["accuracy_gap"] <= d["accuracy_gap_interval"][1]
+    assert gap.baseline > gap.value  # the independent sampler's gap is the larger
+
+
+def test_multi_class_tstr_aurocs_get_bootstrap_intervals():
+    from corgan_core.metrics.classifier import classifier_fidelity
+
+    f = require_data("epileptic-seizure") / "epileptic_seizure_recognition_rebuilt.csv.gz"
+    ds = load(f, positive="none")  # the five classes as they are
+    X = ds.dense()
+    rows = np.random.default_rng(1).permutation(len(X))
+    tr, ho, other = rows[:600], rows[600:900], rows[900:1500]
+    r = classifier_fidelity(X[tr], X[ho], X[other], y_train=ds.labels[tr], y_holdout=ds.labels[ho],
+                            y_synthetic=ds.labels[other], models=("gradient_boosting",), bootstrap=50, seed=0)
+    s = r.models["gradient_boosting"]["tstr"]
+    assert r.classes == [1, 2, 3, 4, 5] and s["auroc_interval"][0] <= s["auroc"] <= s["auroc_interval"][1]
+    assert r.auroc_gap_interval[0] <= r.auroc_gap <= r.auroc_gap_interval[1]
+    again = classifier_fidelity(X[tr], X[ho], X[tr], y_train=ds.labels[tr], y_holdout=ds.labels[ho],
+                                y_synthetic=ds.labels[tr], models=("gradient_boosting",), bootstrap=50, seed=0, real=r)
+    assert again.models["gradient_boosting"]["trtr"] == r.models["gradient_boosting"]["trtr"]
+    assert again.auroc_gap == pytest.approx(0.0, abs=1e-12)  # the same rows: the same model

@@ -15,20 +15,26 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DataError
+from ..verdict import percentile, wilson
 from ._common import Result, as_matrix, check_same_columns, column, drop_column, nanmean, rng_for, sample_rows
+from .bootstrap import DEFAULT_B, auroc_interval
 
 MODELS = ("logistic", "random_forest", "gradient_boosting")
 
 
 @dataclass
 class ClassifierFidelity(Result):
-    """Per model: ``{"trtr": {"auroc", "accuracy"}, "tstr": {...}, "reason"}``; the gaps average
-    ``TRTR - TSTR`` over models where both exist (lower is better)."""
+    """Per model: ``{"trtr": {"auroc", "auroc_interval", "accuracy", "accuracy_interval"}, "tstr":
+    {...}, "reason"}`` (95% intervals: DeLong for a binary AUROC, else a bootstrap over holdout rows;
+    Wilson for accuracy). The gaps average ``TRTR - TSTR`` over models where both exist (lower is
+    better), with paired bootstrap intervals over the holdout rows."""
 
     models: dict
     classes: list
     auroc_gap: float
     accuracy_gap: float
+    auroc_gap_interval: list | None = None
+    accuracy_gap_interval: list | None = None
 
 
 def make_model(name: str, seed: int, min_samples_leaf: int = 20):
@@ -72,33 +78,77 @@ def _labels(y, n: int, what: str) -> np.ndarray:
     return y
 
 
-def _score(classes, proba, y_test, all_classes) -> dict:
-    from sklearn.metrics import accuracy_score, roc_auc_score
-
-    full = np.zeros((len(y_test), len(all_classes)))
+def _full(classes, proba, all_classes) -> np.ndarray:
+    """Probabilities over ``all_classes`` (a class the model never saw gets 0)."""
+    full = np.zeros((proba.shape[0], len(all_classes)))
     for i, c in enumerate(classes):
         full[:, int(np.searchsorted(all_classes, c))] = proba[:, i]
-    acc = float(accuracy_score(y_test, all_classes[full.argmax(axis=1)]))
+    return full
+
+
+def _auroc(y_test, full, all_classes) -> float:
+    """Binary AUROC of the second class, or the one-vs-rest mean over the classes present."""
+    from sklearn.metrics import roc_auc_score
+
     present = np.unique(y_test)
     if len(present) < 2:
-        return {"auroc": float("nan"), "accuracy": acc}
+        return float("nan")
     if len(all_classes) == 2:
-        auc = roc_auc_score(y_test == all_classes[1], full[:, 1])
-    else:
-        keep = np.isin(all_classes, present)
-        p = full[:, keep]
-        p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
-        auc = roc_auc_score(y_test, p, multi_class="ovr", labels=all_classes[keep])
-    return {"auroc": float(auc), "accuracy": acc}
+        return float(roc_auc_score(y_test == all_classes[1], full[:, 1]))
+    keep = np.isin(all_classes, present)
+    p = full[:, keep]
+    p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+    return float(roc_auc_score(y_test, p, multi_class="ovr", labels=all_classes[keep]))
+
+
+def _score(full, y_test, all_classes) -> dict:
+    """AUROC and accuracy on the holdout with 95% intervals: DeLong for a binary AUROC (the
+    multi-class one gets its bootstrap interval in :func:`_bootstrap`), Wilson for accuracy."""
+    right = all_classes[full.argmax(axis=1)] == y_test
+    auc, interval = _auroc(y_test, full, all_classes), None
+    if len(all_classes) == 2 and np.isfinite(auc):
+        pos = y_test == all_classes[1]
+        interval = auroc_interval(full[pos, 1], full[~pos, 1])[1]
+    return {"auroc": auc, "auroc_interval": interval, "accuracy": float(right.mean()),
+            "accuracy_interval": list(wilson(float(right.sum()), len(right)))}
+
+
+def _bootstrap(fits: dict, out: dict, y_test, all_classes, b: int, seed: int) -> tuple:
+    """Intervals of the mean TRTR - TSTR gaps (AUROC, accuracy), from ``b`` resamples of the holdout
+    rows shared by every model and both sides (TRTR and TSTR are scored on the same rows, so their
+    difference is far less uncertain than either); multi-class AUROCs get their interval here too."""
+    rng = rng_for(seed + 1)
+    n, auc_gaps, acc_gaps = len(y_test), [], []
+    reps = {(m, k): [] for m in fits for k in fits[m]}
+    for _ in range(b):
+        i = rng.integers(0, n, n)
+        y = y_test[i]
+        auc = {mk: _auroc(y, full[i], all_classes) for mk, full in
+               (((m, k), fits[m][k]) for m in fits for k in fits[m])}
+        for mk, v in auc.items():
+            reps[mk].append(v)
+        both = [m for m in fits if len(fits[m]) == 2]
+        if both:
+            auc_gaps.append(np.nanmean([auc[(m, "trtr")] - auc[(m, "tstr")] for m in both]))
+            acc_gaps.append(np.mean([(all_classes[fits[m]["trtr"][i].argmax(1)] == y).mean()
+                                     - (all_classes[fits[m]["tstr"][i].argmax(1)] == y).mean() for m in both]))
+    for (m, k), v in reps.items():
+        if out[m][k]["auroc_interval"] is None:
+            out[m][k]["auroc_interval"] = percentile(v, center=out[m][k]["auroc"])
+    return auc_gaps, acc_gaps
 
 
 def classifier_fidelity(train, holdout, synthetic, *, y_train=None, y_holdout=None, y_synthetic=None,
                         label_index: int | None = None, models=MODELS, seed: int = 0,
-                        max_rows: int | None = None) -> ClassifierFidelity:
-    """TRTR vs TSTR AUROC and accuracy on the holdout for each classifier in ``models``.
+                        max_rows: int | None = None, bootstrap: int = DEFAULT_B,
+                        real: ClassifierFidelity | None = None) -> ClassifierFidelity:
+    """TRTR vs TSTR AUROC and accuracy on the holdout, with 95% intervals, for each classifier in ``models``.
 
     Give either the three label arrays or ``label_index`` (a column of each matrix holding the label).
-    ``max_rows`` caps (seeded sample) the rows each model trains on.
+    ``max_rows`` caps (seeded sample) the rows each model trains on; ``bootstrap`` is the number of
+    holdout resamples behind the gap intervals (0 = none). ``real``: the result of an earlier call on
+    the same real rows and seed, whose TRTR models are reused instead of refitted (a benchmark
+    scoring several synthetic sets).
     """
     Tr = as_matrix(train, "the training data")
     Ho = as_matrix(holdout, "the holdout data")
@@ -126,19 +176,28 @@ def classifier_fidelity(train, holdout, synthetic, *, y_train=None, y_holdout=No
     tr_rows = sample_rows(Tr.shape[0], max_rows, rng)
     sy_rows = sample_rows(Sy.shape[0], max_rows, rng)
     all_classes = np.unique(np.concatenate([y_train, y_holdout, y_synthetic]))
-    out = {}
+    out, fits = {}, {}
     for name in models:
-        entry = {"reason": ""}
+        entry, fits[name] = {"reason": ""}, {}
         for key, X, y in (("trtr", Tr[tr_rows], y_train[tr_rows]), ("tstr", Sy[sy_rows], y_synthetic[sy_rows])):
+            if key == "trtr" and real is not None and name in real.fits_ and list(real.classes) == all_classes.tolist():
+                fits[name][key], entry[key] = real.fits_[name]["trtr"], dict(real.models[name]["trtr"])
+                continue
             if len(np.unique(y)) < 2:
-                entry[key] = {"auroc": float("nan"), "accuracy": float("nan")}
+                entry[key] = {"auroc": float("nan"), "auroc_interval": None, "accuracy": float("nan"),
+                              "accuracy_interval": None}
                 entry["reason"] = f"{'real' if key == 'trtr' else 'synthetic'} labels have a single class"
                 continue
             classes, proba = fit_predict_proba(name, X, y, Ho, seed)
-            entry[key] = _score(classes, proba, y_holdout, all_classes)
+            fits[name][key] = _full(classes, proba, all_classes)
+            entry[key] = _score(fits[name][key], y_holdout, all_classes)
         out[name] = entry
+    auc_gaps, acc_gaps = _bootstrap(fits, out, y_holdout, all_classes, int(bootstrap), seed)
 
     def gap(k):
         return nanmean([m["trtr"][k] - m["tstr"][k] for m in out.values()])
 
-    return ClassifierFidelity(out, all_classes.tolist(), gap("auroc"), gap("accuracy"))
+    res = ClassifierFidelity(out, all_classes.tolist(), gap("auroc"), gap("accuracy"),
+                             percentile(auc_gaps, center=gap("auroc")), percentile(acc_gaps, center=gap("accuracy")))
+    res.fits_ = fits  # holdout probabilities, for ``real=`` (not part of the result's dict)
+    return res

@@ -121,23 +121,6 @@ def spectrum_distance(a, b) -> float:
     return float(np.abs(np.log10(a + tiny) - np.log10(b + tiny)).mean())
 
 
-def auroc_interval(y, score, *, bootstrap: int = 200, seed: int = 0) -> dict:
-    """95% bootstrap interval (holdout rows resampled) of the AUROC of ``score`` for binary ``y``."""
-    from sklearn.metrics import roc_auc_score
-
-    y, score = np.asarray(y).ravel(), np.asarray(score, np.float64).ravel()
-    rng = rng_for(seed)
-    boots = []
-    for _ in range(bootstrap):
-        i = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[i])) == 2:
-            boots.append(roc_auc_score(y[i], score[i]))
-    if not boots:
-        return {"low": float("nan"), "high": float("nan")}
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"low": float(low), "high": float(high)}
-
-
 @dataclass
 class ContinuousFidelity(Result):
     """Scaled column distances, correlation difference and spectra of synthetic vs real rows; the
