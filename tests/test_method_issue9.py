@@ -1,4 +1,5 @@
-"""Issue 9, items 4, 7 and 8 on real records: the released corGAN schedule counted step by step,
+"""Issue 9, items 1, 4, 7 and 8 on real records: the default corGAN pretrains its autoencoder (early
+stopping, exact resume, DP without validation rows), the released corGAN schedule counted step by step,
 the VAE's count samples drawn from its likelihood, and the real marginals a model keeps disclosed
 (or noised with Laplace and accounted)."""
 from __future__ import annotations
@@ -250,3 +251,99 @@ def test_a_standardised_continuous_model_discloses_its_transform_and_refuses_noi
     minmax = make_model("vae", {"marginals": "noisy", "continuous_transform": "minmax"})
     minmax.setup(X, "continuous", 0, "cpu")
     assert minmax.meta_["privacy"]["marginals"] == "noisy"
+
+
+# ---- item 1: the default corGAN pretrains its autoencoder -----------------------------------------
+def _freq_only_loss(model, rows):
+    """BCE per row of predicting every code by its training frequency (what an untrained decoder does)."""
+    f = model.features(model.data_).mean(0).clamp(1e-6, 1 - 1e-6)
+    x = model.features(rows)
+    return float(-(x * torch.log(f) + (1 - x) * torch.log(1 - f)).sum(1).mean())
+
+
+def test_the_default_pretrains_its_autoencoder_to_well_below_the_frequencies():
+    """The default's pretraining phase runs on real records, records a validation loss every epoch,
+    and the autoencoder reconstructs far better than the codes' frequencies (measured on 8,000
+    Diabetes patients, 17 CPU s: 6.8 nats per patient against 16.0 for the frequencies)."""
+    from corgan_core.data import load
+
+    path = require_data("diabetes-130-us") / "dataset_diabetes.zip"
+    X = load(str(path), patient_col="patient_nbr", code_cols="diag_1,diag_2,diag_3").dense()
+    X = X[np.random.default_rng(0).choice(len(X), 8000, replace=False)]
+    model = make_model("corgan", {"epochs": 0})
+    assert model.config.pretrain_epochs > 0 and model.config.ae_schedule == "one-cycle"
+    events = [e for e in train(model, X, kind="binary", seed=0, device="cpu") if e.type == "epoch_end"]
+    assert events and {e.phase for e in events} == {"pretrain"}
+    assert all("ae_val" in e.losses and np.isfinite(e.losses["ae_val"]) for e in events)
+    assert model.n_val_ == 800 and len(model.trained_rows_) == 7200  # validation rows are not members
+    base = _freq_only_loss(model, model.val_)
+    best = min(e.losses["ae_val"] for e in events)
+    assert best < 0.6 * base, (best, base)
+    assert events[-1].losses["ae_val"] < events[0].losses["ae_val"]
+
+
+def test_pretraining_stops_early_and_keeps_the_best_autoencoder(mimic):
+    from corgan_core.models.corgan_steps import VAL_ROWS
+
+    # a high constant learning rate on 90 patients overfits within a few epochs
+    model = make_model("corgan", {"epochs": 1, "pretrain_epochs": 60, "pretrain_patience": 2,
+                                  "ae_schedule": "constant", "lr_ae": 1e-2})
+    events = [e for e in train(model, mimic, kind="binary", seed=0, device="cpu") if e.type == "epoch_end"]
+    pre = [e.losses["ae_val"] for e in events if e.phase == "pretrain"]
+    assert 3 <= len(pre) < 60, pre  # stopped on the validation loss, not the cap
+    assert [e.phase for e in events][-1] == "gan"  # and the GAN ran after it
+    best = min(pre)
+    assert pre[-1] > best and model.best_val_ <= best * (1 + 1e-3)
+    fresh = make_model("corgan", {"epochs": 1, "pretrain_epochs": 60, "pretrain_patience": 2})
+    fresh.setup(mimic, "binary", 0, "cpu")
+    fresh.encoder_.load_state_dict(model.best_ae_["encoder"])
+    fresh.decoder_.load_state_dict(model.best_ae_["decoder"])
+    fresh.encoder_.eval(), fresh.decoder_.eval()
+    with torch.no_grad():  # the weights kept are the best epoch's: they score its validation loss
+        assert float(fresh._ae_loss(fresh.val_[:VAL_ROWS])) == pytest.approx(model.best_val_, rel=1e-5)
+
+
+def test_pretraining_resumes_exactly_mid_schedule(mimic, tmp_path):
+    """The one-cycle learning rate is a function of the step, so a run stopped after pretraining
+    epoch 2 of 4 and resumed ends with the same model as one never stopped."""
+    cfg = {"epochs": 2, "pretrain_epochs": 4, "pretrain_patience": 0}
+    whole = make_model("corgan", cfg)
+    list(train(whole, mimic, kind="binary", seed=5, device="cpu"))
+    ck = tmp_path / "ck.pt"
+    for e in train(make_model("corgan", cfg), mimic, kind="binary", seed=5, device="cpu", checkpoint_path=ck):
+        if e.type == "checkpoint" and e.phase == "pretrain" and e.epoch == 2:
+            break
+    state = torch.load(ck, weights_only=True)
+    assert state["progress"]["phase_index"] == 0 and state["progress"]["epoch"] == 2
+    resumed = make_model("corgan", cfg)
+    list(train(resumed, mimic, kind="binary", seed=5, device="cpu", resume=state))
+    np.testing.assert_array_equal(resumed.sample(300, seed=2), whole.sample(300, seed=2))
+
+
+def test_private_pretraining_has_no_validation_rows_and_runs_its_epochs(mimic):
+    model = make_model("corgan", {"dp_noise_multiplier": 1.0, "epochs": 1, "pretrain_epochs": 3})
+    events = [e for e in train(model, mimic, kind="binary", seed=0, device="cpu") if e.type == "epoch_end"]
+    pre = [e for e in events if e.phase == "pretrain"]
+    assert model.val_ is None and model.n_val_ == 0 and len(model.trained_rows_) == len(mimic)
+    assert len(pre) == 3 and all("ae_val" not in e.losses and e.losses["epsilon"] > 0 for e in pre)
+    assert "pretraining early stopping on validation rows" in model.meta_["privacy"]["off_under_dp"]
+
+
+def test_critic_step_losses_stay_tensors_until_the_epoch_ends(mimic):
+    """No host sync per step: the steps hand back 0-d tensors, the epoch converts once; weight
+    clipping (foreach) keeps every critic weight inside the bound."""
+    model = make_model("corgan", {"pretrain_epochs": 0, "loss": "wgan-clip", "clip": 0.005, "batch_size": 16})
+    model.setup(mimic, "binary", 0, "cpu")
+    model.freq_kl_ = []
+    gps = []
+    d = model._critic_step(model.data_[:16], gps)
+    g = model._generator_step()
+    assert isinstance(d, torch.Tensor) and d.dim() == 0 and not d.requires_grad
+    assert isinstance(g, torch.Tensor) and g.dim() == 0 and isinstance(model.freq_kl_[0], torch.Tensor)
+    assert max(float(p.detach().abs().max()) for p in model.critic_.parameters()) <= 0.005
+    losses = model.train_epoch("gan", 0).losses
+    assert all(isinstance(v, float) and np.isfinite(v) for v in losses.values())
+    # the one-forward critic pass is exact: rows do not interact in the critic
+    a, b = model.data_[:16], model.data_[16:40]
+    with torch.no_grad():
+        torch.testing.assert_close(model.critic_(torch.cat([a, b]))[:16], model.critic_(a))

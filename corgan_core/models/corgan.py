@@ -1,6 +1,10 @@
 """corGAN (Torfi & Fox 2020): conv autoencoder + GAN whose generator output goes through the decoder.
 
-``CorGANConfig()`` is the default that learns on real sparse records; ``PRESETS["released"]`` is
+``CorGANConfig()`` is the default that learns on real sparse records: the 1-D convolutional
+autoencoder is pretrained on real records until its validation loss stops improving (one-cycle
+learning rate, batch 512; about 2 CPU minutes on Diabetes 130-US), then the generator trains
+through the decoder, which is fine-tuned with it. The steps live in :mod:`.corgan_steps`.
+``PRESETS["released"]`` is
 the released code's configuration, kept for comparison (spec, "Measured here"), with the released
 schedule (``schedule="released"``): one generator step per real batch of ``batch_size`` rows drawn
 with replacement (drop_last), all its critic steps (100 for the first 25 generator iterations and
@@ -48,11 +52,12 @@ _DP = dp.dp_fields(DP_COVERS)
 class CorGANConfig(NeuralOptions):
     """corGAN settings; every field is a CLI option and a dashboard form field.
 
-    The defaults are the configuration that met the issue's quality bar on Diabetes 130-US within
-    10 CPU minutes (BENCHMARKS.md, "Models"): WGAN-GP, MLP critic fed straight-through Bernoulli
-    draws, no autoencoder pretraining (decoder bias = the codes' log-odds, GroupNorm), lr 5e-4, 2
-    critic steps, batch 256, an exponential moving average of the generator path for sampling, and
-    a light frequency-matching penalty on the generator. ``PRESETS["released"]`` is the released code.
+    The defaults (BENCHMARKS.md, "Models"): the GroupNorm autoencoder (PyTorch-default conv init,
+    decoder bias starting at the codes' log-odds) pretrained for up to 6 epochs at batch 512 with a
+    one-cycle learning rate peaking at 3e-3, stopping on validation loss; then WGAN-GP, MLP critic
+    fed straight-through Bernoulli draws, lr 5e-4, 2 critic steps, batch 256, an exponential moving
+    average of the generator path for sampling, and a light frequency-matching penalty on the
+    generator. ``PRESETS["released"]`` is the released code.
     """
 
     epochs: int = option(40, "GAN epochs (cap; one epoch passes every training row through the critic once; 40 epochs of the 57k-patient Diabetes 130-US set take about 10 minutes on one CPU core).", minimum=0)
