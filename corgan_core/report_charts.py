@@ -285,13 +285,20 @@ def classifier(report: dict) -> go.Figure | None:
     m = report["utility"].get("tstr_auroc_gap")
     if not m or not m["details"].get("models"):
         return None
-    names = list(m["details"]["models"])
-    get = [(m["details"]["models"][n].get(k) or {}).get("auroc") for k in ("trtr", "tstr") for n in names]
-    fig = go.Figure([go.Bar(x=[n.replace("_", " ") for n in names], y=get[:len(names)], name="trained on real (TRTR)",
-                            marker_color=COLORS[0]),
-                     go.Bar(x=[n.replace("_", " ") for n in names], y=get[len(names):], name="trained on synthetic (TSTR)",
-                            marker_color=COLORS[1])])
-    fig.update_yaxes(title="AUROC on held-out patients", range=[0, 1])
+    models = m["details"]["models"]
+    names = list(models)
+    bars = []
+    for i, (key, side) in enumerate((("trtr", "trained on real (TRTR)"), ("tstr", "trained on synthetic (TSTR)"))):
+        entries = [models[n].get(key) or {} for n in names]
+        y = [e.get("auroc") for e in entries]
+        ivs = [e.get("auroc_interval") for e in entries]
+        err = None
+        if all(iv and v is not None for iv, v in zip(ivs, y)):  # 95% interval, when every bar has one
+            err = dict(type="data", symmetric=False, array=[iv[1] - v for iv, v in zip(ivs, y)],
+                       arrayminus=[v - iv[0] for iv, v in zip(ivs, y)])
+        bars.append(go.Bar(x=[n.replace("_", " ") for n in names], y=y, name=side, marker_color=COLORS[i], error_y=err))
+    fig = go.Figure(bars)
+    fig.update_yaxes(title="AUROC on held-out patients (95% interval)", range=[0, 1])
     fig.update_layout(barmode="group")
     return layout(fig, "Classifier fidelity: the same task learned from real vs synthetic patients", 380)
 

@@ -32,11 +32,19 @@ def classifier_table(report: dict) -> pd.DataFrame | None:
     m = report["utility"].get("tstr_auroc_gap")
     if not m:
         return None
+    def cell(side: dict | None, key: str) -> str:
+        """``0.988 [0.984, 0.991]``: the figure and its 95% interval, when there is one."""
+        side = side or {}
+        v, iv = side.get(key), side.get(f"{key}_interval")
+        if v is None:
+            return "n/a"
+        return f"{v:.3f} [{iv[0]:.3f}, {iv[1]:.3f}]" if iv else f"{v:.3f}"
+
     rows = []
     for name, r in (m["details"].get("models") or {}).items():
         rows.append({"classifier": name.replace("_", " "),
-                     "AUROC, trained on real (TRTR)": (r.get("trtr") or {}).get("auroc"),
-                     "AUROC, trained on synthetic (TSTR)": (r.get("tstr") or {}).get("auroc"),
-                     "accuracy TRTR": (r.get("trtr") or {}).get("accuracy"),
-                     "accuracy TSTR": (r.get("tstr") or {}).get("accuracy"), "note": r.get("reason") or ""})
+                     "AUROC, trained on real (TRTR) [95% interval]": cell(r.get("trtr"), "auroc"),
+                     "AUROC, trained on synthetic (TSTR) [95% interval]": cell(r.get("tstr"), "auroc"),
+                     "accuracy TRTR": cell(r.get("trtr"), "accuracy"),
+                     "accuracy TSTR": cell(r.get("tstr"), "accuracy"), "note": r.get("reason") or ""})
     return pd.DataFrame(rows) if rows else None

@@ -116,6 +116,8 @@ def test_continuous_labelled_data_trtr_tstr_and_euclidean_privacy():
     tstr = rep.utility["tstr_auroc_gap"]
     assert abs(tstr.value) < 1e-2 and tstr.baseline > 0.2  # a copy is as useful as the real rows; columns alone are not
     assert tstr.details["models"]["random_forest"]["trtr"]["auroc"] > 0.9
+    lo, hi = tstr.interval  # the headline gap is judged with its paired-bootstrap interval
+    assert lo <= tstr.value <= hi and hi - lo < 0.05
     assert rep.privacy["membership_auroc"].value == 1.0 and rep.privacy["membership_auroc"].verdict == "fail"
     assert rep.privacy["dcr_share_closer_to_train"].details["dcr"]["train_full"]["share_zero"] == 1.0
     assert {s["metric"] for s in rep.skipped} == {"prediction", "attribute", "epsilon"}

@@ -43,3 +43,14 @@ def test_checkpoint_epochs_are_whole_numbers_named_by_the_sampled_phase():
     fig = charts.quality(q, "epoch of training")
     assert fig.layout.xaxis3.title.text == "epoch of training"  # a VAE run is not labelled "GAN epoch"
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1  # one checkpoint: no 19.5 tick
+
+
+def test_classifier_figures_carry_each_classifier_s_interval():
+    from dashboard.eval_charts import classifier_table
+
+    side = {"auroc": 0.9, "auroc_interval": [0.85, 0.95], "accuracy": 0.8, "accuracy_interval": [0.7, 0.9]}
+    rep = {"utility": {"tstr_auroc_gap": {"details": {"models": {"random_forest": {"trtr": side, "tstr": dict(side, auroc=0.8, auroc_interval=[0.75, 0.85])}}}}}}
+    table = classifier_table(rep)
+    assert table.iloc[0]["AUROC, trained on synthetic (TSTR) [95% interval]"] == "0.800 [0.750, 0.850]"
+    fig = report_charts.classifier(rep)
+    assert list(fig.data[0].error_y.array) == [0.95 - 0.9] and list(fig.data[1].error_y.arrayminus) == [0.8 - 0.75]

@@ -63,10 +63,10 @@ def prediction(c, add):
 
 def classifier(c, add):
     y_tr, y_ho, y_sy = c["y"]
-    kw = dict(seed=c["seed"], max_rows=c["max_rows"])
+    kw = dict(seed=c["seed"], max_rows=c["max_rows"], bootstrap=c["boot"])
     if c["label_index"] is not None:
         r = classifier_fidelity(c["Tr"], c["Ho"], c["Sy"], label_index=c["label_index"], **kw)
-        b = classifier_fidelity(c["Tr"], c["Ho"], c["B"], label_index=c["label_index"], **kw) if c["B"] is not None else None
+        b = classifier_fidelity(c["Tr"], c["Ho"], c["B"], label_index=c["label_index"], real=r, **kw) if c["B"] is not None else None
     elif y_tr is not None and y_ho is not None:
         if y_sy is None:
             raise DataError("TSTR needs labels for the synthetic rows: give a label column or synthetic labels.")
@@ -74,13 +74,14 @@ def classifier(c, add):
         b = None
         if c["B"] is not None:  # the baseline's labels are drawn independently of its rows
             y_b = np.random.default_rng(c["seed"]).choice(np.asarray(y_tr), c["B"].shape[0])
-            b = classifier_fidelity(c["Tr"], c["Ho"], c["B"], y_train=y_tr, y_holdout=y_ho, y_synthetic=y_b, **kw)
+            b = classifier_fidelity(c["Tr"], c["Ho"], c["B"], y_train=y_tr, y_holdout=y_ho, y_synthetic=y_b, real=r, **kw)
     else:
         raise DataError("No label was given, so TRTR/TSTR classification was not run.")
     add("utility", "tstr_auroc_gap", r.auroc_gap, "lower", "Classifier AUROC, TRTR minus TSTR (mean over models)",
-        baseline=b and b.auroc_gap, details=r.to_dict())
+        baseline=b and b.auroc_gap, details=r.to_dict(), interval=r.auroc_gap_interval,
+        method="paired bootstrap over holdout rows")
     add("utility", "tstr_accuracy_gap", r.accuracy_gap, "lower", "Classifier accuracy, TRTR minus TSTR",
-        baseline=b and b.accuracy_gap)
+        baseline=b and b.accuracy_gap, interval=r.accuracy_gap_interval, method="paired bootstrap over holdout rows")
 
 
 def _neighbours(c):
