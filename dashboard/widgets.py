@@ -91,10 +91,17 @@ def _monitor_body(run: Run, was_active: bool) -> None:
     if was_active and status["status"] not in ACTIVE:
         st.rerun()  # show the finished state and stop polling
     phase = p["phase_label"]
-    finished = (f"Stopped on its time limit ({_fmt_s(p['time_budget_s'])}) after epoch {p['epoch']} of "
-                f"{p['epochs']} of {phase.lower()}" if p["time_limited"] else "Finished")
+    # With caps that follow the time limit, the epoch count is the limit's estimate, not a plan.
+    of = f"about {p['epochs']}" if p["epochs_follow_budget"] else f"{p['epochs']}"
+    if p["epochs_follow_budget"] and p["time_limited"]:
+        finished = f"Finished: trained for its time limit ({_fmt_s(p['time_budget_s'])}), {p['epoch']} epochs of {phase.lower()}"
+    elif p["time_limited"]:
+        finished = (f"Stopped on its time limit ({_fmt_s(p['time_budget_s'])}) after epoch {p['epoch']} of "
+                    f"{p['epochs']} of {phase.lower()}")
+    else:
+        finished = "Finished"
     text = {"queued": "Starting (loading the data and the model)...",
-            "running": f"{phase}: epoch {p['epoch']} of {p['epochs']}",
+            "running": f"{phase}: epoch {p['epoch']} of {of}",
             "finished": finished, "stopped": "Stopped (resume continues from the last epoch)",
             "died": "The training process ended unexpectedly (resume continues from the last epoch)",
             "failed": "Failed"}.get(status["status"], status["status"])
@@ -107,7 +114,9 @@ def _monitor_body(run: Run, was_active: bool) -> None:
         st.info(f"No evaluation report was made when training ended: {p['evaluation_error']}")
     c = st.columns(4)
     c[0].metric("Status", status["status"])
-    c[1].metric("Epoch", f"{p['epoch']} / {p['epochs']}" if p["epochs"] else "-", help=f"Phase: {phase}")
+    c[1].metric("Epoch", f"{p['epoch']} / {'~' if p['epochs_follow_budget'] else ''}{p['epochs']}" if p["epochs"] else "-",
+                help=f"Phase: {phase}" + ("; the count after ~ is what the rest of the time limit is expected to fit"
+                                          if p["epochs_follow_budget"] else ""))
     c[2].metric("Speed", f"{p['seconds_per_epoch']:.1f} s/epoch" if p["seconds_per_epoch"] else "-")
     c[3].metric("Time left" if status["status"] in ACTIVE else "Elapsed",
                 _fmt_s(p["eta_s"]) if status["status"] in ACTIVE else _fmt_s(p["elapsed_s"]),

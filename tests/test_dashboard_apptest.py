@@ -433,3 +433,19 @@ def test_runs_page_compares_and_deletes(finished, runs_dir):
     one(at.button, "Delete").click().run()
     ok(at)
     assert not second.exists() and finished.dir.exists()
+
+
+def test_a_run_whose_epochs_follow_its_time_limit_says_so(runs_dir):
+    """Default caps under a time limit are raised so the limit ends training: the page says the
+    run trained for its limit, and the epoch count is marked as the limit's estimate."""
+    from corgan_core.runs.execute import execute
+
+    run = Run.create("demo", settings=TrainSettings(device="cpu", time_budget_s=3, evaluate=False),
+                     run_dir=runs_dir / "budget-run")
+    execute(run)
+    assert run.config().get("budget_caps")  # the default caps followed the limit
+    at = open_app("train")
+    ok(at)
+    text = " ".join(p.proto.text for p in at.get("progress"))
+    assert "trained for its time limit (3 s)" in text and f"{run.status()['epoch']} epochs" in text, text
+    assert {m.label: m.value for m in at.metric}["Epoch"].split(" / ")[1].startswith("~")
