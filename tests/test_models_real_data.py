@@ -109,9 +109,11 @@ def test_fit_is_the_readme_library_api():
     events = []
     model = make_model("corgan", {"epochs": 3}).fit(ds.take(sp.train), seed=0, device="cpu", on_event=events.append)
     assert [e.type for e in events][0] == "phase_start" and events[-1].type == "finished"
-    assert sum(e.type == "epoch_end" for e in events) == 3
+    gan = [e for e in events if e.type == "epoch_end" and e.phase == "gan"]
+    assert len(gan) == 3 and any(e.phase == "pretrain" for e in events)  # the default pretrains its autoencoder
     assert model.meta_["codes"] == list(ds.codes)
-    assert len(model.trained_rows_) == len(sp.train)  # no pretraining: every training patient is a member
+    # members are the rows trained on: the validation rows that stop pretraining are not among them
+    assert model.n_val_ > 0 and len(model.trained_rows_) == len(sp.train) - model.n_val_
     S = model.sample(200, seed=1)
     assert S.shape == (200, ds.n_codes) and set(np.unique(S)) <= {0.0, 1.0}
     assert 0 < S.mean() < 0.5  # codes drawn, not all zero or all one

@@ -14,7 +14,7 @@ from ..data import DEFAULT_HOLDOUT
 
 # The quick demo: measured on the Diabetes demo (16,000 training patients), one pretraining epoch
 # and 30 GAN epochs take about 90 s of two laptop cores; the time limit leaves room for the GAN.
-QUICK_EPOCHS = {"epochs": 30, "pretrain_epochs": 1}
+QUICK_EPOCHS = {"epochs": 30, "pretrain_epochs": 3}  # 3 one-cycle epochs get the autoencoder most of the way
 QUICK_TIME_BUDGET_S = 100.0
 # With a time limit, a main-phase epoch cap left at its default is raised to this, so that the limit
 # ends training: the defaults (e.g. corGAN's 40 epochs) end in under a minute on a small table such as
