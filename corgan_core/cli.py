@@ -9,7 +9,7 @@ import time
 from .data import DataOptions, load
 from .data.sources import SOURCE_EXAMPLES
 from .errors import CorganError
-from . import cli_cohort, cli_evaluate, cli_report, distributed
+from . import cli_evaluate, cli_report, distributed
 from .models import PRESETS, REGISTRY, get_model_class
 from .options import add_dataclass_args, picked
 from .runs import Run, TrainSettings, find_run, list_runs
@@ -23,7 +23,13 @@ def _data_parser(sub, name, help_text):
     return p
 
 
-def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
+# Commands whose parser and handler never need the cohort module (it imports scipy.stats, about a
+# second of CPU): `corgan sample` and `corgan train` start without it.
+LIGHT_COMMANDS = ("data", "train", "sample", "runs")
+
+
+def build_parser(model: str = "corgan", command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command`` one of :data:`LIGHT_COMMANDS`, without the cohort command."""
     parser = argparse.ArgumentParser(prog="corgan", description="corGAN studio: synthetic patient records.")
     top = parser.add_subparsers(dest="command", required=True)
 
@@ -64,7 +70,10 @@ def build_parser(model: str = "corgan") -> argparse.ArgumentParser:
         if name == "resume":
             r.add_argument("--foreground", action="store_true", help="Train in this terminal instead of the background.")
     cli_evaluate.add_parser(top)
-    cli_cohort.add_parser(top)
+    if command not in LIGHT_COMMANDS:
+        from . import cli_cohort
+
+        cli_cohort.add_parser(top)
     cli_report.add_parser(top)
     return parser
 
@@ -130,7 +139,9 @@ def _cmd_train(args) -> int:
     if distributed.launched():  # under torchrun: rank 0 creates and records the run, every rank trains
         if args.detach:
             raise CorganError("--detach cannot be used under torchrun; torchrun itself runs the processes.")
-        return distributed.run_ranks(create, Progress(), picked(args, TrainSettings).get("device", "auto"))
+        from .runs.ranks import run_ranks
+
+        return run_ranks(create, Progress(), picked(args, TrainSettings).get("device", "auto"))
     run = create()
     if args.detach:
         run.start()
@@ -186,7 +197,9 @@ def _cmd_runs(args) -> int:
                 raise CorganError(f"Run {run.id} cannot be resumed: it is {st}.")
             return run
         if args.foreground and distributed.launched():  # under torchrun: rank 0 re-queues, every rank trains
-            return distributed.run_ranks(lambda: (resumable().requeue(), run)[1], Progress(), run.settings().device)
+            from .runs.ranks import run_ranks
+
+            return run_ranks(lambda: (resumable().requeue(), run)[1], Progress(), run.settings().device)
         resumable()
         if args.foreground:
             from .runs.execute import execute
@@ -209,11 +222,13 @@ def main(argv=None) -> int:
     try:
         if model not in REGISTRY:
             raise CorganError(f"There is no model {model!r}; choose one of {', '.join(sorted(REGISTRY))}.")
-        parser = build_parser(model)
+        parser = build_parser(model, argv[0] if argv else None)
         args = parser.parse_args(argv)
         handler = {"data": _cmd_data, "train": _cmd_train, "sample": _cmd_sample, "runs": _cmd_runs,
                    "report": cli_report.run}.get(args.command)
         if args.command == "cohort":
+            from . import cli_cohort
+
             return cli_cohort.run(args)
         if handler is None:  # evaluate
             return cli_evaluate.run(args)

@@ -16,10 +16,10 @@ process group (NCCL on GPUs, gloo on CPU) and then:
   gradient penalty, and a network used through methods other than ``forward`` (medGAN's
   autoencoder, whose decoder the generator step calls directly) would bypass DDP's hooks;
 - **every rank is seeded from (seed, rank)** (rank 0 draws exactly what a single process draws);
-- **one run is written, by rank 0**: it creates (or re-queues) the run folder, records metrics,
-  checkpoints and the model; the other ranks read the run's data, split and checkpoint and write
-  nothing. Resuming is the same command (``runs resume RUN --foreground`` under torchrun): every rank
-  loads the last checkpoint.
+- **one run is written, by rank 0** (:mod:`corgan_core.runs.ranks`): it creates (or re-queues) the
+  run folder, records metrics, checkpoints and the model; the other ranks read the run's data, split
+  and checkpoint and write nothing. Resuming is the same command (``runs resume RUN --foreground``
+  under torchrun): every rank loads the last checkpoint.
 
 Decisions that must be the same on every rank (stop early, time budget spent) are rank 0's, and the
 model state is broadcast from rank 0 at the end of each phase, so ranks never drift apart. DP-SGD
@@ -30,14 +30,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from .errors import ConfigError, CorganError
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -200,48 +198,3 @@ def mean_losses(losses: dict) -> dict:
         t = t.cuda()
     dist.all_reduce(t)
     return {k: float(v) / dist.get_world_size() for k, v in zip(keys, t.cpu().tolist())}
-
-
-def run_ranks(make_run: Callable, on_event=None, device: str = "auto") -> int:
-    """The ``corgan train`` / ``runs resume --foreground`` body under torchrun: rank 0 makes the run
-    (``make_run()`` creates or re-queues it) and trains it; the other ranks follow it."""
-    from .runs import Run
-    from .runs.execute import execute
-
-    ctx = init(device)
-    try:
-        box: list = [None]
-        if ctx.rank == 0:
-            try:
-                box[0] = ("ok", str(make_run().dir))
-            except CorganError as exc:
-                box[0] = ("error", str(exc))
-        dist.broadcast_object_list(box, src=0)
-        status, value = box[0]
-        if status == "error":
-            raise CorganError(value)
-        run = Run.open(value)
-        if ctx.rank == 0:
-            execute(run, on_event=on_event)
-        else:
-            follow(run)
-        return 0
-    finally:
-        dist.destroy_process_group()
-
-
-def follow(run) -> None:
-    """A rank other than 0: train the run's shard in step with rank 0 and write nothing."""
-    from .models import make_model
-    from .training import train
-
-    cfg, settings = run.config(), run.settings()
-    ds, sp_ = run.dataset(), run.split()
-    model = make_model(cfg["model"], cfg["model_config"])
-    model.meta_ = {"codes": list(ds.codes), "kind": ds.kind, "label": run.label_name(ds)}  # as rank 0's
-    resume = None
-    if run.checkpoint_path().exists():
-        resume = torch.load(run.checkpoint_path(), map_location="cpu", weights_only=True)
-    for _ in train(model, ds.X[sp_.train], kind=ds.kind, seed=settings.seed, device=settings.device,
-                   resume=resume, time_budget_s=settings.time_budget_s or None):
-        pass

@@ -22,7 +22,7 @@ import pytest
 from conftest import REPO_ROOT, assert_one_sentence, require_data
 from corgan_core.runs import Run
 
-ARGS = ["--model", "corgan", "--pretrain-epochs", "3", "--epochs", "2", "--pretrain-patience", "0",
+ARGS = ["--model", "corgan", "--pretrain-epochs", "3", "--epochs", "2", "--pretrain-patience", "0", "--ae-batch-size", "512",
         "--seed", "3", "--holdout", "0.2", "--checkpoint-interval-s", "0", "--no-evaluate", "--device", "cpu"]
 TRAIN_ROWS = 80  # the demo's 100 patients less the 20% holdout
 

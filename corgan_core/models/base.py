@@ -105,19 +105,30 @@ def config_from_dict(cls, values: dict | None):
     return cls(**values)
 
 
-def as_dense(X) -> np.ndarray:
-    """Training rows as float32 dense (the whole set lives on the device as one tensor)."""
+def as_rows(X):
+    """Training rows as float32, checked: CSR when they come sparse (they are never densified
+    whole; :mod:`.rowstore` densifies one batch at a time), a dense array otherwise."""
     if hasattr(X, "X"):  # a Dataset
         X = X.X
-    X = X.toarray() if sp.issparse(X) else np.asarray(X)
-    X = X.astype(np.float32, copy=False)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        values = X.data
+    else:
+        X = np.asarray(X).astype(np.float32, copy=False)
+        values = X
     if X.ndim != 2:
         raise DataError(f"Training data must be a 2-D patient x code matrix; got shape {X.shape}.")
     if X.shape[0] < 2:
         raise DataError(f"Training needs at least 2 patients; the data has {X.shape[0]}.")
-    if not np.isfinite(X).all():
+    if not np.isfinite(values).all():
         raise DataError("Training data contains NaN or infinite values.")
     return X
+
+
+def as_dense(X) -> np.ndarray:
+    """Training rows as float32 dense (for models that need the whole matrix, e.g. independent)."""
+    X = as_rows(X)
+    return X.toarray() if sp.issparse(X) else X
 
 
 class GenerativeModel:
@@ -207,6 +218,28 @@ class GenerativeModel:
             return X
         j = int(self.label_["index"])
         return np.insert(X, j, labels.astype(np.float32), axis=1)
+
+    def sample_sparse(self, n: int, seed: int = 0, chunk: int | None = None) -> sp.csr_matrix:
+        """``sample(n, seed)`` as CSR, made ``chunk`` rows at a time, so that a million synthetic
+        patients never exist as one dense matrix. Binary rows equal ``sample``'s for the same seed
+        (the noise and the Bernoulli draws come from the same streams in the same order) when
+        ``chunk`` is a multiple of the model's generation chunk (``CHUNK``, the default); labelled
+        tables go through ``sample``."""
+        if not hasattr(self, "scaler_"):
+            raise ConfigError(f"The {self.name} model is not trained yet; call fit first.")
+        n = int(n)
+        if n < 1:
+            raise ConfigError(f"The number of samples must be at least 1; got {n}.")
+        if getattr(self, "label_", None) is not None:
+            return sp.csr_matrix(self.sample(n, seed))
+        gen = torch.Generator().manual_seed(int(seed))
+        rng = np.random.default_rng(int(seed) + 1)
+        chunk = chunk or getattr(self, "CHUNK", 4096)
+        parts = []
+        for start in range(0, n, int(chunk)):
+            P, _ = self._generate_rows(min(int(chunk), n - start), gen)
+            parts.append(sp.csr_matrix(self.scaler_.inverse(P, getattr(self.config, "binary_output", "bernoulli"), rng)))
+        return sp.vstack(parts, format="csr")
 
     def checkpoint(self, progress: dict | None = None) -> dict:
         return {

@@ -16,6 +16,7 @@ DP-SGD guarantee already does).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import ConfigError
 
@@ -46,10 +47,10 @@ def laplace_scale(n_columns: int, epsilon: float) -> float:
 
 def noisy_frequencies(S: np.ndarray, epsilon: float, seed: int) -> np.ndarray:
     """Per-column means of ``S`` (values in [0, 1]) from Laplace-noised sums, clipped to [0, 1]."""
-    S = np.asarray(S, np.float64)
+    S = S if sp.issparse(S) else np.asarray(S, np.float64)  # sparse rows are summed as they are
     n, d = S.shape
     rng = np.random.default_rng([int(seed), 0x6D61])  # its own stream: the model's other draws do not move
-    counts = S.sum(axis=0) + rng.laplace(0.0, laplace_scale(d, epsilon), size=d)
+    counts = np.asarray(S.sum(axis=0), np.float64).ravel() + rng.laplace(0.0, laplace_scale(d, epsilon), size=d)
     return np.clip(counts / n, 0.0, 1.0)
 
 

@@ -24,15 +24,18 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from ..distributed import shard_rows
 from ..errors import ConfigError
 from . import dp
 from . import marginals as marg
-from .base import EpochResult, GenerativeModel, as_dense, option, resolve_device
-from .transforms import CONTINUOUS, Transform
+from .base import EpochResult, GenerativeModel, as_rows, option, resolve_device
+from .rowstore import fit_transform, store_rows
+from .transforms import CONTINUOUS
 
+VAL_CELLS = 2**25  # at most 128 MB of dense validation rows (7,000 x 881 codes is 6.2M cells)
 MAX_CLASSES = 50  # a label with more distinct values is learned as an ordinary column
 _TRANSFORM_READS = {"standard": "exact mean and standard deviation", "quantile": "exact empirical quantiles"}
 
@@ -81,12 +84,11 @@ class NeuralModel(GenerativeModel):
     def setup(self, X, kind, seed, device):
         self.validate()
         c = self.config
-        X = as_dense(X)
+        X = as_rows(X)  # CSR stays CSR: code matrices are never densified whole (rowstore.py)
         self.kind_, self.device_ = kind, resolve_device(device)
         X, y = self._take_label(X)
         self.n_codes_ = X.shape[1]
-        self.scaler_ = Transform.fit(X, kind, getattr(c, "continuous_transform", "standard"))
-        S = self.scaler_.transform(X)
+        self.scaler_, S = fit_transform(X, kind, getattr(c, "continuous_transform", "standard"))
         self.noisy_freq_ = None
         if getattr(c, "marginals", "exact") == "noisy" and self.scaler_.real_valued:
             raise ConfigError(f"marginals=noisy noises per-code frequencies, but the {self.scaler_.method} transform "
@@ -96,12 +98,16 @@ class NeuralModel(GenerativeModel):
         torch.manual_seed(seed)
         self.build()
         self._init_output_bias(S)
-        rows = self._validation_split(len(S), seed)
+        rows = self._validation_split(S.shape[0], seed)
         kept, mine = shard_rows(rows[self.n_val_:])  # under torchrun each rank trains its own share
         self.trained_rows_ = np.sort(kept)
-        data = np.hstack([S, self._one_hot(y)]) if y is not None else S
-        self.data_ = torch.from_numpy(data[mine]).to(self.device_)
-        self.val_ = torch.from_numpy(data[rows[:self.n_val_]]).to(self.device_) if self.n_val_ else None
+        if y is not None:
+            data = sp.hstack([S, self._one_hot(y)], format="csr") if sp.issparse(S) else np.hstack([S, self._one_hot(y)])
+        else:
+            data = S
+        self.data_ = store_rows(data[mine], self.device_)  # a RowStore (batches densified on the device) or a tensor
+        val = data[rows[:self.n_val_]]
+        self.val_ = store_rows(val.toarray() if sp.issparse(val) else val, self.device_) if self.n_val_ else None
         self.best_val_, self.bad_epochs_, self.best_ae_ = float("inf"), 0, None
         self.budget_ = None
         if self.private:
@@ -118,13 +124,13 @@ class NeuralModel(GenerativeModel):
         if len(codes) != X.shape[1]:
             raise ConfigError(f"The model's vocabulary has {len(codes)} codes but the data has {X.shape[1]} columns.")
         j = list(codes).index(name)
-        values, y = np.unique(X[:, j], return_inverse=True)
+        values, y = np.unique(X[:, j].toarray().ravel() if sp.issparse(X) else X[:, j], return_inverse=True)
         if len(values) > MAX_CLASSES:
             return X, None
         self.label_ = {"index": j, "values": values.astype(np.float64),
                        "shares": np.bincount(y, minlength=len(values)) / len(y)}
         self.n_classes_ = len(values)
-        return np.delete(X, j, axis=1), y
+        return X[:, np.delete(np.arange(X.shape[1]), j)], y
 
     def _one_hot(self, y: np.ndarray) -> np.ndarray:
         out = np.zeros((len(y), self.n_classes_), np.float32)
@@ -142,7 +148,7 @@ class NeuralModel(GenerativeModel):
         elif self.private:  # the frequencies are not public
             p = np.full(S.shape[1], 1.0 / S.shape[1] if self.kind_ == "binary" else 0.5)
         else:
-            p = S.mean(axis=0)
+            p = np.asarray(S.mean(axis=0), np.float64).ravel()  # sparse or dense
         p = np.clip(p, 1e-4, 1 - 1e-4)
         param.data = torch.from_numpy(np.log(p / (1 - p))).float().to(self.device_)
 
@@ -152,7 +158,8 @@ class NeuralModel(GenerativeModel):
         c = self.config
         use_val = (getattr(c, "pretrain_epochs", 0) > 0 and getattr(c, "pretrain_patience", 0) > 0
                    and n >= 20 and not self.private)
-        self.n_val_ = int(round(n * c.val_fraction)) if use_val else 0
+        cap = max(1, VAL_CELLS // max(1, self.n_codes_))  # the validation rows are held dense
+        self.n_val_ = min(int(round(n * c.val_fraction)), cap) if use_val else 0
         return np.random.default_rng(seed).permutation(n) if self.n_val_ else np.arange(n)
 
     # ---- hooks for subclasses -------------------------------------------------------------------
