@@ -42,11 +42,21 @@ MODEL_OPTIONS = {"corgan": {"epochs": 100_000}, "medgan": {"epochs": 100_000, "p
                  "vae": {"epochs": 100_000}, "independent": {}}
 
 
-def prepare(seed: int):
-    ds = load(str(DATA)).with_label_column()
+def prepare(seed: int, train_labels: str = "binary"):
+    """``(dataset, training rows, held-out rows)``, the label as the last column: seizure vs rest, or
+    (``train_labels="five"``) the file's five classes, which the models then condition on (the split
+    is the same: it does not depend on the labels)."""
+    ds = load(str(DATA), positive="none" if train_labels == "five" else "auto").with_label_column()
     sp = split(ds, holdout=0.2, seed=seed)
     X = ds.dense()
     return ds, X[sp.train], X[sp.holdout]
+
+
+def binary_task(M: np.ndarray) -> np.ndarray:
+    """The rows with a five-class label column (1 = seizure) turned into the binary task."""
+    out = M.copy()
+    out[:, -1] = np.rint(M[:, -1]) == 1
+    return out
 
 
 def fit_for(name: str, options: dict, ds, train_X, budget_cpu_s: float, seed: int):
@@ -65,10 +75,12 @@ def fit_for(name: str, options: dict, ds, train_X, budget_cpu_s: float, seed: in
     return model, time.process_time() - t0, epochs
 
 
-def evaluate_model(name, model, train_X, holdout_X, real, seed):
+def evaluate_model(name, model, train_X, holdout_X, real, seed, task=None):
     """Every figure of one model's synthetic rows; ``real`` is an earlier model's classifier result
-    (its TRTR models are reused). Returns the row and this model's classifier result."""
+    (its TRTR models are reused); ``task`` maps the sampled rows to the binary task. Returns the row
+    and this model's classifier result."""
     syn = model.sample(len(train_X), seed=seed + 1)
+    syn = syn if task is None else task(syn)
     clf = classifier_fidelity(train_X, holdout_X, syn, label_index=-1, seed=seed, real=real)
     fid = continuous_fidelity(holdout_X[:, :-1], syn[:, :-1], y_holdout=holdout_X[:, -1], y_synthetic=syn[:, -1],
                               seed=seed)
@@ -103,9 +115,13 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], help="MODEL.option=value override (repeatable).")
     ap.add_argument("--tag", default="", help="Name suffix of the result rows (for variants).")
     ap.add_argument("--merge", action="store_true", help="Keep rows of other models from the existing JSON.")
+    ap.add_argument("--train-labels", choices=("binary", "five"), default="binary",
+                    help="What the models condition on: seizure vs rest, or the five classes (scored as seizure vs rest).")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
-    ds, train_X, holdout_X = prepare(args.seed)
+    ds, model_X, holdout_X = prepare(args.seed, args.train_labels)
+    task = binary_task if args.train_labels == "five" else None
+    train_X, holdout_X = (model_X, holdout_X) if task is None else (task(model_X), task(holdout_X))
     rows, real = [], None
     for name in args.models.split(","):
         options = dict(MODEL_OPTIONS[name])
@@ -114,10 +130,10 @@ def main(argv=None) -> int:
             m, opt = key.split(".", 1)
             if m == name:
                 options[opt] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-        model, cpu, epochs = fit_for(name, options, ds, train_X, args.budget, args.seed)
-        row, clf = evaluate_model(name + args.tag, model, train_X, holdout_X, real, args.seed)
+        model, cpu, epochs = fit_for(name, options, ds, model_X, args.budget, args.seed)
+        row, clf = evaluate_model(name + args.tag, model, train_X, holdout_X, real, args.seed, task)
         real = real or clf
-        row.update(cpu_s=cpu, epochs=epochs, options=options, budget_cpu_s=args.budget)
+        row.update(cpu_s=cpu, epochs=epochs, options=options, budget_cpu_s=args.budget, train_labels=args.train_labels)
         rows.append(row)
         print(table([row]).splitlines()[-1], flush=True)
     out = Path(args.out)
