@@ -126,40 +126,117 @@ class MLPCritic(nn.Module):
         return self.net(x).squeeze(1)
 
 
+def _kaiming(module: nn.Module, slope: float = 0.2) -> None:
+    """He init for LeakyReLU(``slope``) layers, zero biases: starts a convolutional net with a
+    usable gradient (the released N(0, 0.02) left the conv critic's input-gradient at ~3e-4)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=slope, nonlinearity="leaky_relu")
+            nn.init.zeros_(m.bias)
+
+
 class ConvCritic(nn.Module):
     """The paper's 1-D convolutional critic over the code axis (ICD-ordered columns make
-    neighbours related): strided Conv1d + LeakyReLU (no BatchNorm, so WGAN-GP and DP-SGD apply),
-    then a linear read-out. Minibatch averaging adds the batch mean as a second input channel."""
+    neighbours related): strided Conv1d + LeakyReLU, flattened into a two-hidden-layer MLP head, so
+    the output depends on every code (each conv feature sees ~160 neighbouring codes; the head
+    relates features far apart, e.g. 250 and 401; one hidden layer learned a third as much in a
+    critic-only probe). ``hybrid`` also feeds the raw codes to the head (conv + MLP critic). No
+    normalisation: BatchNorm breaks the per-record gradient penalty and DP-SGD, and LayerNorm on
+    sparse rows (most positions equal to the bias) blew the input-gradient up to ~300; Kaiming init
+    starts it at ~0.25 (MLP critic: ~0.7). Minibatch averaging adds the batch mean as a second
+    input channel; the row's one-hot class joins the head."""
 
-    LAYERS = [(16, 5, 2), (32, 5, 2), (64, 5, 3), (64, 5, 3)]  # cout, k, stride (padding k // 2)
+    LAYERS = [(8, 7, 3), (16, 5, 3), (32, 5, 3), (32, 5, 2)]  # cout, kernel, stride (padding k // 2)
 
-    def __init__(self, n_codes: int, minibatch_averaging: bool = False, n_cond: int = 0):
+    def __init__(self, n_codes: int, minibatch_averaging: bool = False, n_cond: int = 0, hidden: int = 256,
+                 hybrid: bool = False):
         super().__init__()
-        self.mba, self.n_codes = minibatch_averaging, n_codes
+        self.mba, self.n_codes, self.hybrid = minibatch_averaging, n_codes, hybrid
         layers: list[nn.Module] = []
         cin, length = (2 if minibatch_averaging else 1), n_codes
         for cout, k, s in self.LAYERS:
             layers += [nn.Conv1d(cin, cout, k, s, padding=k // 2), nn.LeakyReLU(0.2)]
             cin, length = cout, (length + 2 * (k // 2) - k) // s + 1
-        self.net = nn.Sequential(*layers, nn.Flatten())
-        self.out = nn.Linear(cin * length + n_cond, 1)  # the one-hot class joins the read-out
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        n_in = cin * length + n_cond + (n_codes if hybrid else 0)
+        self.head = nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+                                  nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _kaiming(self)
 
     def forward(self, x):
         x, cond = x[:, : self.n_codes], x[:, self.n_codes:]
         h = x.unsqueeze(1)
         if self.mba:
             h = torch.cat([h, x.mean(0, keepdim=True).expand_as(x).unsqueeze(1)], dim=1)
-        return self.out(torch.cat([self.net(h), cond], 1)).squeeze(1)
+        parts = [self.features(h), cond] + ([x] if self.hybrid else [])
+        return self.head(torch.cat(parts, 1)).squeeze(1)
+
+
+class HybridCritic(ConvCritic):
+    """Conv + MLP critic: the conv critic whose head also reads the raw codes."""
+
+    def __init__(self, n_codes: int, minibatch_averaging: bool = False, n_cond: int = 0):
+        super().__init__(n_codes, minibatch_averaging, n_cond, hybrid=True)
+
+
+class ConvGenerator(nn.Module):
+    """1-D convolutional generator (the paper's G): the noise z in R^latent is read as ``length``
+    positions of latent/length channels, passes two residual blocks of Conv1d (kernel 3) with
+    per-record GroupNorm, and comes out as the decoder's latent code (the released generator's
+    residual form, tanh(.) + h, with convolutions for its linear layers). With ``n_classes`` the
+    class's embedding is added to z first."""
+
+    def __init__(self, latent: int = 128, n_classes: int = 0, hidden: int = 32):
+        super().__init__()
+        self.cond = ClassEmbedding(n_classes, latent)
+        self.length = next(n for n in (16, 8, 4, 2, 1) if latent % n == 0)
+        ch = latent // self.length
+
+        def block(last: bool) -> nn.Sequential:
+            return nn.Sequential(nn.Conv1d(ch, hidden, 3, padding=1), nn.GroupNorm(1, hidden), nn.LeakyReLU(0.2),
+                                 nn.Conv1d(hidden, ch, 3, padding=1), *([] if last else [nn.GroupNorm(1, ch)]))
+
+        self.b1, self.b2 = block(False), block(True)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _kaiming(self)
+        for m in self.modules():
+            if isinstance(m, nn.GroupNorm):
+                m.reset_parameters()
+
+    def forward(self, z, y=None):
+        z = self.cond(z, y)
+        h = z.view(len(z), -1, self.length)
+        h = torch.relu(self.b1(h)) + h
+        return (torch.tanh(self.b2(h)) + h).flatten(1)
+
+
+GD_ARCHS = {  # gd_arch -> (generator, critic)
+    "mlp": (Generator, MLPCritic),  # as released
+    "conv": (ConvGenerator, ConvCritic),  # as the paper describes: both convolutional
+    "conv-critic": (Generator, ConvCritic),  # the ablation's middle step: conv critic, released generator
+    "conv-hybrid": (ConvGenerator, HybridCritic),  # conv generator, conv + MLP critic
+}
 
 
 def gd_networks(arch: str, n_codes: int, latent: int, n_classes: int = 0, minibatch_averaging: bool = False):
-    """(generator, critic) for ``gd_arch``: ``mlp`` as released, ``conv`` as the paper describes."""
-    critic_cls = ConvCritic if arch == "conv" else MLPCritic
-    return Generator(latent, n_classes), critic_cls(n_codes, minibatch_averaging, n_cond=n_classes)
+    """(generator, critic) for ``gd_arch`` (a key of ``GD_ARCHS``). Contract: ``generator(z, y)``
+    with ``y`` class indices or None returns the decoder's latent code; the critic reads rows whose
+    last ``n_classes`` columns are the one-hot class."""
+    gen_cls, critic_cls = GD_ARCHS[arch]
+    return gen_cls(latent, n_classes), critic_cls(n_codes, minibatch_averaging, n_cond=n_classes)
 
 
 def init_weights(module: nn.Module) -> None:
-    """Released init: conv N(0, 0.02), BatchNorm weight N(1, 0.02), Linear Xavier-uniform, bias 0.01."""
+    """Released init: conv N(0, 0.02), BatchNorm weight N(1, 0.02), Linear Xavier-uniform, bias 0.01.
+    Networks with their own ``reset_parameters`` (the convolutional G and D) keep their init."""
+    if isinstance(module, (ConvCritic, ConvGenerator)):
+        module.reset_parameters()
+        return
     for m in module.modules():
         if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
             nn.init.normal_(m.weight, 0.0, 0.02)

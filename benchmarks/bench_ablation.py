@@ -1,0 +1,205 @@
+"""Ablation: does convolution help corGAN? (the paper's claim that ADJACENT ICD codes are related).
+
+Grid: ``gd_arch`` in {mlp (MLP G and critic, as released), conv-critic (1-D conv critic, MLP
+generator), conv (conv G and critic, as the paper describes)} x column order in {icd (the loaders'
+ICD order), permuted (a seeded random permutation of the columns: neighbours are then unrelated)}
+x seeds, on Diabetes 130-US (a seeded training subset; 10,000 samples vs the HELD-OUT rows) and
+the MIMIC-III demo (100 patients: the 20 held-out ones are too few for pair rates, so it is scored
+against its training rows and says so). Every run gets the same CPU-second budget on one torch
+thread (the budget is this process's CPU time, checked at each epoch end); no autoencoder
+pretraining (the same for every architecture, and most of a short budget); every other corGAN
+setting is the default. Metrics: top-100 co-occurrence R^2 and per-code frequency R^2
+(``corgan_core.metrics``; column order does not change them). The script also times one GAN step
+(critic steps + generator step, default batch) per architecture on Diabetes' 881 columns.
+
+    python benchmarks/bench_ablation.py                                  # full grid, ~30 CPU-min
+    python benchmarks/bench_ablation.py --datasets mimic --seeds 0 --no-write
+
+Prints a table (mean +- sample std over seeds) and writes ``benchmarks/results/ablation.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data").resolve()
+RESULTS = ROOT / "benchmarks" / "results" / "ablation.json"
+ARCHS = ("mlp", "conv-critic", "conv", "conv-hybrid")
+ORDERS = ("icd", "permuted")
+
+
+def load_dataset(name: str, seed: int, rows: int):
+    """(train, reference, reference name) for ``name``; Diabetes keeps ``rows`` training rows."""
+    from corgan_core.data import load, split
+
+    if name == "diabetes":
+        ds = load(str(DATA / "diabetes-130-us" / "dataset_diabetes.zip"), patient_col="patient_nbr",
+                  code_cols="diag_1,diag_2,diag_3")
+        sp, X = split(ds, 0.2, seed=0), ds.dense()
+        train = X[sp.train]
+        if rows and rows < len(train):
+            train = train[np.random.default_rng(seed).choice(len(train), rows, replace=False)]
+        return train, X[sp.holdout], "held-out rows"
+    ds = load(str(DATA / "mimic3-demo"))
+    sp, X = split(ds, 0.2, seed=0), ds.dense()
+    return X[sp.train], X[sp.train], "training rows (20 held-out patients are too few)"
+
+
+def train_one(X, arch: str, seed: int, budget_cpu_s: float, n_samples: int):
+    """Train corGAN (defaults + ``gd_arch``) until ``budget_cpu_s`` CPU seconds; sample."""
+    from corgan_core.models import make_model
+    from corgan_core.training import train
+
+    # No autoencoder pretraining: it would take most of a short budget and is the same for every
+    # architecture (the decoder starts from the codes' frequencies instead).
+    model = make_model("corgan", {"gd_arch": arch, "epochs": 100_000, "pretrain_epochs": 0})
+    c0, epochs, last = time.process_time(), 0, {}
+    for ev in train(model, X, kind="binary", seed=seed, device="cpu", time_budget_s=20 * budget_cpu_s):
+        if ev.type == "epoch_end":
+            epochs, last = epochs + (ev.phase == "gan"), ev.losses
+            if time.process_time() - c0 > budget_cpu_s:
+                break
+    cpu = time.process_time() - c0
+    return model.sample(n_samples, seed=seed), {"cpu_s": round(cpu, 1), "gan_epochs": epochs,
+                                                "g_steps": int(model.g_iters_),
+                                                "last_losses": {k: round(float(v), 4) for k, v in last.items()}}
+
+
+def score(ref, syn) -> dict:
+    from corgan_core.metrics.cooccurrence import cooccurrence
+    from corgan_core.metrics.frequency import dimension_wise_probability
+
+    return {"cooc_r2": round(float(cooccurrence(ref, syn, kind="binary", top_k=100).r2), 4),
+            "freq_r2": round(float(dimension_wise_probability(ref, syn, kind="binary").r2), 4),
+            "codes_per_patient": round(float((syn > 0).sum(1).mean()), 3)}
+
+
+def step_times(X, steps: int, seed: int = 0) -> dict:
+    """CPU seconds of one GAN step (critic steps + generator step) per architecture, on ``X``."""
+    import torch
+
+    from corgan_core.models import make_model
+
+    out = {}
+    for arch in ARCHS:
+        model = make_model("corgan", {"gd_arch": arch, "pretrain_epochs": 0})
+        model.setup(X, "binary", seed, "cpu")
+        torch.manual_seed(seed)
+        bs, gps = min(model.config.batch_size, len(model.data_)), []
+
+        def step():
+            for _ in range(model.config.critic_steps):
+                model._critic_step(model.data_[torch.randint(len(model.data_), (bs,))], gps)
+            model._generator_step()
+
+        model.freq_kl_ = []
+        for _ in range(3):  # warm-up (allocator, first-call overheads)
+            step()
+        c0 = time.process_time()
+        for _ in range(steps):
+            step()
+        out[arch] = round((time.process_time() - c0) / steps * 1000, 2)
+    for arch in ARCHS[1:]:
+        out[f"ratio_{arch}_to_mlp"] = round(out[arch] / out["mlp"], 2)
+    return out
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["arch"], r["order"]), []).append(r)
+    out = []
+    for (ds, arch, order), rs in groups.items():
+        s = {"dataset": ds, "arch": arch, "order": order, "n": len(rs)}
+        for k in ("cooc_r2", "freq_r2", "g_steps"):
+            v = np.array([r[k] for r in rs], float)
+            s[k + "_mean"], s[k + "_std"] = round(float(v.mean()), 4), round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 4)
+        out.append(s)
+    return out
+
+
+def table(summary: list[dict]) -> str:
+    lines = ["| data | gd_arch | columns | seeds | co-occ R² mean ± sd | freq R² mean ± sd | G steps |",
+             "|---|---|---|---|---|---|---|"]
+    for s in summary:
+        lines.append(f"| {s['dataset']} | {s['arch']} | {s['order']} | {s['n']} | {s['cooc_r2_mean']:.3f} ± {s['cooc_r2_std']:.3f} "
+                     f"| {s['freq_r2_mean']:.3f} ± {s['freq_r2_std']:.3f} | {s['g_steps_mean']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--datasets", default="mimic,diabetes")
+    ap.add_argument("--archs", default=",".join(ARCHS))
+    ap.add_argument("--orders", default=",".join(ORDERS))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--budget-diabetes", type=float, default=45.0, help="CPU seconds per Diabetes run")
+    ap.add_argument("--budget-mimic", type=float, default=15.0, help="CPU seconds per MIMIC demo run")
+    ap.add_argument("--diabetes-rows", type=int, default=20_000, help="Diabetes training rows (seeded subset)")
+    ap.add_argument("--samples", type=int, default=10_000)
+    ap.add_argument("--step-timing", type=int, default=15, help="GAN steps timed per architecture (0 = skip)")
+    ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)  # the budget is one core's CPU seconds
+    seeds = [int(s) for s in args.seeds.split(",")]
+    archs, orders = args.archs.split(","), args.orders.split(",")
+    rows, timing = [], None
+    for ds in args.datasets.split(","):
+        budget = args.budget_diabetes if ds == "diabetes" else args.budget_mimic
+        for seed in seeds:
+            train_X, ref, ref_name = load_dataset(ds, seed, args.diabetes_rows)
+            if ds == "diabetes" and timing is None and args.step_timing:
+                timing = step_times(train_X, args.step_timing)
+                print("step CPU ms (batch 256, critic steps + generator step):", timing, flush=True)
+            perm = np.random.default_rng(1000 + seed).permutation(train_X.shape[1])
+            for order in orders:
+                Xo = train_X[:, perm] if order == "permuted" else train_X
+                ref_o = ref[:, perm] if order == "permuted" else ref
+                for arch in archs:
+                    syn, info = train_one(Xo, arch, seed, budget, args.samples if ds == "diabetes" else 2_000)
+                    r = {"dataset": ds, "arch": arch, "order": order, "seed": seed, "budget_cpu_s": budget,
+                         "train_rows": len(Xo), "reference": ref_name, **info, **score(ref_o, syn),
+                         "load_average": round(os.getloadavg()[0], 2)}
+                    rows.append(r)
+                    print(json.dumps(r), flush=True)
+                    if not args.no_write:
+                        write(args.out, rows, timing, args, seeds)
+    print()
+    print(table(summarise(rows)))
+    return 0
+
+
+def write(path: str, rows: list[dict], timing, args, seeds) -> None:
+    """The results so far (rewritten after every run, so a stopped grid keeps what it measured)."""
+    import torch
+
+    import corgan_core
+
+    doc = {"what": "corGAN gd_arch ablation, ICD-ordered vs permuted columns",
+           "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python {platform.python_version()}",
+           "versions": {"torch": torch.__version__, "numpy": np.__version__,
+                        "corgan_core": getattr(corgan_core, "__version__", "dev")},
+           "threads": 1, "pretrain_epochs": 0, "budget_cpu_s": {"diabetes": args.budget_diabetes, "mimic": args.budget_mimic},
+           "diabetes_rows": args.diabetes_rows, "seeds": seeds, "date": time.strftime("%Y-%m-%d %H:%M"),
+           "step_cpu_ms": timing, "summary": summarise(rows), "runs": rows}
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
