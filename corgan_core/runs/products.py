@@ -97,8 +97,24 @@ def codes_file(run: Run) -> Path:
 
 
 def write_sample(run: Run, path: str | Path, n: int | None = None, seed: int = 0) -> tuple[Dataset, Path]:
-    """Write the run's synthetic sample to ``path`` (format from its suffix): ``corgan sample``."""
+    """Write the run's synthetic sample to ``path`` (format from its suffix): ``corgan sample``.
+
+    A ``.npz`` is a copy of the kept sample file (already sparse, with code names and titles), so
+    the rows are never densified and compressed a second time."""
     ds = synthetic(run, n, seed)
+    path = Path(path)
+    kept = _sample_path(run, ds.n_patients, seed)
+    if path.suffix.lower() == ".npz" and kept.exists():
+        import shutil
+
+        if path.exists() and path.resolve() == kept.resolve():
+            return ds, path
+
+        from ..atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            shutil.copyfile(kept, tmp)
+        return ds, path
     return ds, write_samples(ds.dense(), ds.codes, ds.kind, path, ds.titles)
 
 

@@ -53,6 +53,7 @@ class Run:
 
     def __init__(self, path: str | Path):
         self.dir = Path(path)
+        self._data: Dataset | None = None  # set by create(): the data it loaded and hashed
 
     @property
     def id(self) -> str:
@@ -118,6 +119,7 @@ class Run:
                 "versions": _versions(),
             })
             run.metrics_db().close()
+            run._data = ds  # already loaded and hashed: execute() in this process need not load it again
         except (OSError, sqlite3.Error) as exc:  # a read-only runs folder, a full disk: no partial run left
             if not existed:
                 shutil.rmtree(path, ignore_errors=True)
@@ -167,15 +169,26 @@ class Run:
         """The run's data as the model sees it (label folded in as the last column where the run
         learns it), after checking it is the same data the run was made from."""
         cfg = self.config()["data"]
-        ds = load(cfg["path"], DataOptions(**cfg["options"]))
-        if ds.sha256() != cfg["sha256"]:
-            raise RunError(f"The data at {cfg['path']} has changed since run {self.id} was made (SHA-256 differs).")
+        ds = getattr(self, "_data", None)
+        if ds is None:
+            ds = load(cfg["path"], DataOptions(**cfg["options"]))
+            if ds.sha256() != cfg["sha256"]:
+                raise RunError(f"The data at {cfg['path']} has changed since run {self.id} was made (SHA-256 differs).")
         return ds.with_label_column() if self.settings().label_in_model else ds
 
     def label_name(self, ds: Dataset | None = None) -> str | None:
         """The label column the model learns (the last code), or None."""
         ds = ds if ds is not None else self.dataset()
         return ds.label_name if ds.label_name and ds.codes[-1] == ds.label_name else None
+
+    def _learned_label(self, model, ds: Dataset | None) -> str | None:
+        """:meth:`label_name`, read from the model's meta when it has it (the run process records it
+        there), so that sampling an unlabelled run never loads and hashes the data again."""
+        meta = getattr(model, "meta_", None) or {}
+        if ds is None and "label" in meta:
+            codes = meta.get("codes") or []
+            return meta["label"] if meta["label"] and codes and codes[-1] == meta["label"] else None
+        return self.label_name(ds)
 
     def holdout_rows(self, ds: Dataset) -> Dataset:
         """The held-out patients; evaluation cannot go on without them."""
@@ -188,8 +201,9 @@ class Run:
         """``n`` synthetic rows from the run's model; a learned label is snapped to the real labels' values."""
         import numpy as np
 
-        X = (model if model is not None else self.load_model()).sample(n, seed=seed)
-        label = self.label_name(ds)
+        model = model if model is not None else self.load_model()
+        X = model.sample(n, seed=seed)
+        label = self._learned_label(model, ds)
         if label is not None:
             ds = ds if ds is not None else self.dataset()
             values = np.unique(np.asarray(ds.labels, dtype=np.float32))
