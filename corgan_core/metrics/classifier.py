@@ -180,7 +180,7 @@ def classifier_fidelity(train, holdout, synthetic, *, y_train=None, y_holdout=No
     for name in models:
         entry, fits[name] = {"reason": ""}, {}
         for key, X, y in (("trtr", Tr[tr_rows], y_train[tr_rows]), ("tstr", Sy[sy_rows], y_synthetic[sy_rows])):
-            if key == "trtr" and real is not None and name in real.fits_ and list(real.classes) == all_classes.tolist():
+            if key == "trtr" and real is not None and "trtr" in real.fits_.get(name, {}) and list(real.classes) == all_classes.tolist():
                 fits[name][key], entry[key] = real.fits_[name]["trtr"], dict(real.models[name]["trtr"])
                 continue
             if len(np.unique(y)) < 2:
