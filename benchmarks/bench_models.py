@@ -139,8 +139,23 @@ def parse_value(text: str):
     return text
 
 
+CURVE_SAMPLES = 2000
+QUALITY_TARGET = 0.95
+
+
+def curve_point(model, hold_X, seed: int) -> float:
+    """Top-100 co-occurrence R^2 of a fixed-seed sample of ``CURVE_SAMPLES`` records vs the holdout."""
+    from corgan_core.metrics.cooccurrence import cooccurrence
+
+    return float(cooccurrence(hold_X, model.sample(CURVE_SAMPLES, seed=seed), kind="binary", top_k=100).r2)
+
+
 def run_one(entry: str, budget: float, overrides: dict, seed: int, train_rows: int | None,
-            clock: str = "wall") -> dict:
+            clock: str = "wall", curve_every: float = 0.0) -> dict:
+    """Train one model for ``budget`` seconds and evaluate it. With ``curve_every`` > 0 the
+    co-occurrence R^2 of a fixed sample is measured after the first epoch that ends at least
+    that many training seconds after the last measurement (on the budget's clock); the time spent
+    measuring is taken out of the training clock, so the budget buys the same training."""
     import torch
 
     from corgan_core.models import make_model
@@ -153,11 +168,21 @@ def run_one(entry: str, budget: float, overrides: dict, seed: int, train_rows: i
     model = make_model(name, overrides, preset or "default")
     t0, c0 = time.perf_counter(), time.process_time()
     epochs, last = {}, {}
+    curve, q_wall, q_cpu, next_check = [], 0.0, 0.0, curve_every
     # wall: the engine's own time budget. cpu: stop once this process has used `budget` CPU
     # seconds (a contention-free proxy: on 2 idle cores a model gets at least that much compute).
     wall_budget = budget if clock == "wall" else 6 * budget
+    if curve_every > 0:  # the engine cannot see the measuring time: the budget is checked here
+        wall_budget = 6 * budget
     for ev in train(model, train_X, kind="binary", seed=seed, device="cpu", time_budget_s=wall_budget):
-        if ev.type == "epoch_end" and clock == "cpu" and time.process_time() - c0 > budget:
+        spent = (time.perf_counter() - t0 - q_wall) if clock == "wall" else (time.process_time() - c0 - q_cpu)
+        if ev.type == "epoch_end" and curve_every > 0 and spent >= next_check:
+            w, c = time.perf_counter(), time.process_time()
+            curve.append({"train_s": round(spent, 2), "phase": ev.phase, "epoch": ev.epoch,
+                          "cooc_r2": round(curve_point(model, hold_X, seed), 4)})
+            q_wall, q_cpu = q_wall + time.perf_counter() - w, q_cpu + time.process_time() - c
+            next_check = spent + curve_every
+        if ev.type == "epoch_end" and (clock == "cpu" or curve_every > 0) and spent > budget:
             epochs[ev.phase] = ev.epoch
             last = ev.losses
             break
@@ -166,7 +191,7 @@ def run_one(entry: str, budget: float, overrides: dict, seed: int, train_rows: i
             last = ev.losses
             print(f"[{time.perf_counter() - t0:7.1f}s] {entry} {ev.phase} {ev.epoch} "
                   + " ".join(f"{k}={v:.4g}" for k, v in ev.losses.items()), file=sys.stderr, flush=True)
-    train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    train_s, train_cpu_s = time.perf_counter() - t0 - q_wall, time.process_time() - c0 - q_cpu
     t1 = time.perf_counter()
     syn = model.sample(N_SAMPLES, seed=seed)
     sample_s = time.perf_counter() - t1
@@ -176,6 +201,10 @@ def run_one(entry: str, budget: float, overrides: dict, seed: int, train_rows: i
         "epochs": epochs, "last_losses": {k: round(float(v), 4) for k, v in last.items()},
         **evaluate(syn, train_X, hold_X, seed),
     }
+    if curve_every > 0:
+        result["curve"] = curve
+        hit = next((p["train_s"] for p in curve if p["cooc_r2"] >= QUALITY_TARGET), None)
+        result["time_to_quality_s"] = hit  # training seconds on `clock` to cooc R^2 >= 0.95 (None: not within the budget)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["threads"] = torch.get_num_threads()
     return result
@@ -199,6 +228,9 @@ def main(argv=None) -> int:
     ap.add_argument("--merge", action="store_true",
                     help="update the rows of the same model, clock and threads in an existing results file instead of replacing it")
     ap.add_argument("--verbose", action="store_true", help="show every epoch's losses (stderr)")
+    ap.add_argument("--curve-every", type=float, default=0.0,
+                    help="measure co-occurrence R^2 of a fixed 2,000-record sample every N training seconds "
+                         "(a quality-vs-time curve and the time to R^2 >= 0.95; 0 = off)")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -207,7 +239,8 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.threads)
         spec = json.loads(args._worker)
-        res = run_one(spec["entry"], args.budget, spec["overrides"], args.seed, args.train_rows or None, args.clock)
+        res = run_one(spec["entry"], args.budget, spec["overrides"], args.seed, args.train_rows or None, args.clock,
+                      args.curve_every)
         print("RESULT " + json.dumps(res))
         return 0
 
@@ -229,7 +262,8 @@ def main(argv=None) -> int:
         spec = json.dumps({"entry": entry, "overrides": over})
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", spec, "--budget", str(args.budget),
-               "--threads", str(args.threads), "--clock", args.clock, "--seed", str(args.seed), "--train-rows", str(args.train_rows)]
+               "--threads", str(args.threads), "--clock", args.clock, "--seed", str(args.seed), "--train-rows", str(args.train_rows),
+               "--curve-every", str(args.curve_every)]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None if args.verbose else subprocess.PIPE,
                               text=True, env=env, cwd=str(ROOT))
@@ -274,12 +308,22 @@ def format_row(r: dict) -> str:
     return (f"{r['model']:<18} train {r['train_s']:>6.0f}s cpu {r['train_cpu_s']:>6.0f}s  rss {r['peak_rss_mb']:>6.0f}MB  "
             f"freq {r['freq_r2']:.3f}  cooc {r['cooc_r2']:.3f}  cpp {r['codes_per_patient']:.2f}/"
             f"{r['codes_per_patient_real']:.2f}  zero {r['all_zero_rows']:.3f}  MI {r['mi_auroc']:.3f}  "
-            f"epochs {r['epochs']}  {r['last_losses']}")
+            f"epochs {r['epochs']}  {r['last_losses']}"
+            + (f"  to 0.95: {_ttq(r)}  curve {[(p['train_s'], p['cooc_r2']) for p in r['curve']]}" if "curve" in r else ""))
+
+
+def _ttq(r: dict) -> str:
+    """Time to co-occurrence R^2 >= 0.95 as shown: seconds, or '> budget' when not reached."""
+    t = r.get("time_to_quality_s")
+    return f"{t:.0f} s" if t is not None else f"> {r.get('train_cpu_s' if r.get('clock') == 'cpu' else 'train_s', 0):.0f} s"
 
 
 def table(rows: list[dict]) -> str:
     head = ("| model | train s (wall / CPU) | peak RSS MB | freq R² | top-100 co-occ R² | codes/patient (real) "
             "| all-zero rows | MI AUROC |\n|---|---|---|---|---|---|---|---|")
+    curves = any("curve" in r for r in rows)
+    if curves:
+        head = head.replace(" MI AUROC |\n", " MI AUROC | time to co-occ R² 0.95 |\n") + "---|"
     lines = [head]
     for r in rows:
         if "error" in r:
@@ -288,7 +332,7 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['model']} | {r['train_s']:.0f} / {r['train_cpu_s']:.0f} | {r['peak_rss_mb']:.0f} | {r['freq_r2']:.3f} | "
             f"{r['cooc_r2']:.3f} | {r['codes_per_patient']:.2f} ({r['codes_per_patient_real']:.2f}) | "
-            f"{100 * r['all_zero_rows']:.1f}% | {r['mi_auroc']:.3f} |")
+            f"{100 * r['all_zero_rows']:.1f}% | {r['mi_auroc']:.3f} |" + (f" {_ttq(r)} |" if curves else ""))
     return "\n".join(lines)
 
 
