@@ -94,6 +94,7 @@ class VAE(NeuralModel):
     Config = VAEConfig
     DP_COVERS = DP_COVERS
     CHUNK = 8192
+    DDP_MODULES = ("net_",)  # trained through forward() only, so DDP can average it (distributed.py)
 
     def build(self):
         c = self.config
@@ -138,7 +139,7 @@ class VAE(NeuralModel):
         perm = torch.randperm(n, device=self.device_)
         for i in range(max(1, n // bs)):
             x = self.data_[perm[i * bs:(i + 1) * bs]]
-            loss = self.net_.loss(x, torch.randn(len(x), c.latent_dim, device=self.device_), c.kl_weight)
+            loss = self.net_(x, torch.randn(len(x), c.latent_dim, device=self.device_), c.kl_weight)  # forward = loss
             self.opt_.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_.step()
