@@ -207,7 +207,7 @@ def test_config_fields_are_cli_options(name):
     ("corgan", dict(gd_arch="transformer"), "gd_arch"),
     ("corgan", dict(g_ema=1.0), "g_ema"),
     ("corgan", dict(dp_epsilon=1.0, minibatch_averaging=True), "minibatch averaging"),
-    ("medgan", dict(dp_epsilon=1.0), "minibatch averaging"),
+    ("medgan", dict(dp_epsilon=1.0, minibatch_averaging=True), "minibatch averaging"),
     ("vae", dict(dp_accountant="gdp"), "dp_accountant"),
     ("vae", dict(dp_epsilon=1.0, dp_delta=1.5), "dp_delta"),
     ("corgan", dict(dp_noise_multiplier=1.0, dp_max_grad_norm=0.0), "dp_max_grad_norm"),

@@ -6,6 +6,7 @@ from .base import GenerativeModel
 from .corgan import PRESETS as CORGAN_PRESETS
 from .corgan import CorGAN
 from .independent import Independent
+from .medgan import PRESETS as MEDGAN_PRESETS
 from .medgan import MedGAN
 from .vae import VAE
 
@@ -15,7 +16,7 @@ REGISTRY: dict[str, type[GenerativeModel]] = {
     "vae": VAE,
     "independent": Independent,
 }
-PRESETS: dict[str, dict[str, dict]] = {"corgan": CORGAN_PRESETS}
+PRESETS: dict[str, dict[str, dict]] = {"corgan": CORGAN_PRESETS, "medgan": MEDGAN_PRESETS}
 
 
 def get_model_class(name: str) -> type[GenerativeModel]:
