@@ -41,7 +41,9 @@ with st.container(border=True):
     with st.expander("Run settings"):
         budget = st.number_input("Time limit (seconds, 0 = none)", min_value=0.0,
                                  value=QUICK_TIME_BUDGET_S if quick else defaults.time_budget_s, step=30.0,
-                                 key=f"budget-{quick}", help="Training ends cleanly, as finished, after this long.")
+                                 key=f"budget-{quick}", help="Training ends cleanly, as finished, after this long. An epoch cap left at the "
+                                      "model's default is then raised so the limit, not the cap, ends training; "
+                                      "a cap you typed (the quick demo's) and DP runs keep theirs.")
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
         with widgets.guarded("Starting the run"):
             settings = TrainSettings(seed=int(seed), device=device, holdout=float(state.value("holdout", defaults.holdout)),
