@@ -221,10 +221,11 @@ class GenerativeModel:
 
     def sample_sparse(self, n: int, seed: int = 0, chunk: int | None = None) -> sp.csr_matrix:
         """``sample(n, seed)`` as CSR, made ``chunk`` rows at a time, so that a million synthetic
-        patients never exist as one dense matrix. Binary rows equal ``sample``'s for the same seed
-        (the noise and the Bernoulli draws come from the same streams in the same order) when
-        ``chunk`` is a multiple of the model's generation chunk (``CHUNK``, the default); labelled
-        tables go through ``sample``."""
+        patients never exist as one dense matrix. For corGAN and the VAE, binary rows equal
+        ``sample``'s for the same seed (the noise and the Bernoulli draws come from the same streams
+        in the same order) when ``chunk`` is a multiple of the model's generation chunk (``CHUNK``,
+        the default); medGAN's BatchNorm burn-in draws noise at every generation call, so its
+        chunks are other (equally seeded) rows. Labelled tables go through ``sample``."""
         if not hasattr(self, "scaler_"):
             raise ConfigError(f"The {self.name} model is not trained yet; call fit first.")
         n = int(n)
