@@ -17,6 +17,7 @@ sequential (one process at a time). Usage::
     python benchmarks/bench_models.py                       # every model, 600 s each
     python benchmarks/bench_models.py --budget 60 --models vae,corgan
     python benchmarks/bench_models.py --models corgan --set corgan.lr_g=1e-3 --no-write
+    python benchmarks/bench_models.py --clock cpu --curve-every 30   # + quality vs time, time to R^2 0.95
 
 Model entries are registry names, optionally ``name:preset`` (e.g. ``corgan:released``) and/or
 ``+key=value`` overrides (e.g. ``corgan+gd_arch=conv``). The table is printed and written to
