@@ -12,8 +12,15 @@ setting is the default. Metrics: top-100 co-occurrence R^2 and per-code frequenc
 (``corgan_core.metrics``; column order does not change them). The script also times one GAN step
 (critic steps + generator step, default batch) per architecture on Diabetes' 881 columns.
 
-    python benchmarks/bench_ablation.py                                  # full grid, ~30 CPU-min
-    python benchmarks/bench_ablation.py --datasets mimic --seeds 0 --no-write
+    python benchmarks/bench_ablation.py                                  # full GAN grid, ~30 CPU-min
+    python benchmarks/bench_ablation.py --critic-only 150 --archs mlp,conv,conv-hybrid \
+        --out benchmarks/results/ablation_critic.json                   # critics alone, ~6 CPU-min
+    python benchmarks/bench_ablation.py --datasets diabetes --archs mlp,conv --seeds 0 \
+        --budget-diabetes 60 --samples 5000                              # what BENCHMARKS.md reports
+
+``--critic-only STEPS`` trains each architecture's critic alone to tell real rows from independent
+draws with the same code frequencies (only the pairs differ) and reports its Wasserstein estimate:
+a cheap, direct test of whether a critic can see the pairs, and whether ICD order helps it.
 
 Prints a table (mean +- sample std over seeds) and writes ``benchmarks/results/ablation.json``.
 """
@@ -82,6 +89,47 @@ def score(ref, syn) -> dict:
             "codes_per_patient": round(float((syn > 0).sum(1).mean()), 3)}
 
 
+def critic_wasserstein(critic, real: np.ndarray, steps: int = 150, seed: int = 0, lr: float = 5e-4) -> float:
+    """Train ``critic`` (WGAN-GP, lambda 10, Adam(lr, 0.5, 0.999), batch 256) to tell ``real`` rows
+    from independent Bernoulli draws with the same code frequencies, so only the pairs differ;
+    returns its Wasserstein estimate (mean critic(real) - critic(fake)) on 8 fresh batches."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    X = torch.from_numpy((np.asarray(real) > 0).astype(np.float32))
+    freq = X.mean(0)
+    opt = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.999))
+
+    def batch():
+        return X[torch.randint(len(X), (256,), generator=g)], (torch.rand(256, X.shape[1], generator=g) < freq).float()
+
+    for _ in range(steps):
+        r, f = batch()
+        a = torch.rand(256, 1, generator=g)
+        x = (a * r + (1 - a) * f).requires_grad_(True)
+        grad, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        loss = critic(f).mean() - critic(r).mean() + 10 * ((grad.norm(dim=1) - 1) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float(np.mean([float(critic(r).mean() - critic(f).mean()) for r, f in (batch() for _ in range(8))]))
+
+
+def critic_probe(X, arch: str, seed: int, steps: int) -> dict:
+    """The critic of ``arch`` alone (see :func:`critic_wasserstein`), with its CPU seconds."""
+    import torch
+
+    from corgan_core.models.corgan_nets import gd_networks, init_weights
+
+    torch.manual_seed(seed)
+    critic = gd_networks(arch, X.shape[1], 128)[1]
+    init_weights(critic)
+    c0 = time.process_time()
+    w = critic_wasserstein(critic, X, steps, seed)
+    return {"critic_w": round(w, 4), "critic_steps": steps, "cpu_s": round(time.process_time() - c0, 1)}
+
+
 def step_times(X, steps: int, seed: int = 0) -> dict:
     """CPU seconds of one GAN step (critic steps + generator step) per architecture, on ``X``."""
     import torch
@@ -115,11 +163,13 @@ def step_times(X, steps: int, seed: int = 0) -> dict:
 def summarise(rows: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["dataset"], r["arch"], r["order"]), []).append(r)
+        groups.setdefault((r["mode"], r["dataset"], r["arch"], r["order"]), []).append(r)
     out = []
-    for (ds, arch, order), rs in groups.items():
-        s = {"dataset": ds, "arch": arch, "order": order, "n": len(rs)}
-        for k in ("cooc_r2", "freq_r2", "g_steps"):
+    for (mode, ds, arch, order), rs in groups.items():
+        s = {"mode": mode, "dataset": ds, "arch": arch, "order": order, "n": len(rs)}
+        for k in ("cooc_r2", "freq_r2", "g_steps", "critic_w"):
+            if k not in rs[0]:
+                continue
             v = np.array([r[k] for r in rs], float)
             s[k + "_mean"], s[k + "_std"] = round(float(v.mean()), 4), round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 4)
         out.append(s)
@@ -129,6 +179,11 @@ def summarise(rows: list[dict]) -> list[dict]:
 def table(summary: list[dict]) -> str:
     lines = ["| data | gd_arch | columns | seeds | co-occ R² mean ± sd | freq R² mean ± sd | G steps |",
              "|---|---|---|---|---|---|---|"]
+    if summary and summary[0]["mode"] == "critic-only":
+        lines = ["| data | critic of gd_arch | columns | seeds | Wasserstein estimate mean ± sd |", "|---|---|---|---|---|"]
+        for s in summary:
+            lines.append(f"| {s['dataset']} | {s['arch']} | {s['order']} | {s['n']} | {s['critic_w_mean']:.4f} ± {s['critic_w_std']:.4f} |")
+        return "\n".join(lines)
     for s in summary:
         lines.append(f"| {s['dataset']} | {s['arch']} | {s['order']} | {s['n']} | {s['cooc_r2_mean']:.3f} ± {s['cooc_r2_std']:.3f} "
                      f"| {s['freq_r2_mean']:.3f} ± {s['freq_r2_std']:.3f} | {s['g_steps_mean']:.0f} |")
@@ -146,6 +201,9 @@ def main(argv=None) -> int:
     ap.add_argument("--diabetes-rows", type=int, default=20_000, help="Diabetes training rows (seeded subset)")
     ap.add_argument("--samples", type=int, default=10_000)
     ap.add_argument("--step-timing", type=int, default=15, help="GAN steps timed per architecture (0 = skip)")
+    ap.add_argument("--critic-only", type=int, default=0, metavar="STEPS",
+                    help="instead of training corGAN, train each critic alone for STEPS steps (real rows vs "
+                         "independent draws of the same frequencies) and report its Wasserstein estimate")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
@@ -160,7 +218,7 @@ def main(argv=None) -> int:
         budget = args.budget_diabetes if ds == "diabetes" else args.budget_mimic
         for seed in seeds:
             train_X, ref, ref_name = load_dataset(ds, seed, args.diabetes_rows)
-            if ds == "diabetes" and timing is None and args.step_timing:
+            if ds == "diabetes" and timing is None and args.step_timing and not args.critic_only:
                 timing = step_times(train_X, args.step_timing)
                 print("step CPU ms (batch 256, critic steps + generator step):", timing, flush=True)
             perm = np.random.default_rng(1000 + seed).permutation(train_X.shape[1])
@@ -168,10 +226,13 @@ def main(argv=None) -> int:
                 Xo = train_X[:, perm] if order == "permuted" else train_X
                 ref_o = ref[:, perm] if order == "permuted" else ref
                 for arch in archs:
-                    syn, info = train_one(Xo, arch, seed, budget, args.samples if ds == "diabetes" else 2_000)
-                    r = {"dataset": ds, "arch": arch, "order": order, "seed": seed, "budget_cpu_s": budget,
-                         "train_rows": len(Xo), "reference": ref_name, **info, **score(ref_o, syn),
-                         "load_average": round(os.getloadavg()[0], 2)}
+                    r = {"dataset": ds, "arch": arch, "order": order, "seed": seed, "train_rows": len(Xo)}
+                    if args.critic_only:
+                        r.update(mode="critic-only", **critic_probe(Xo, arch, seed, args.critic_only))
+                    else:
+                        syn, info = train_one(Xo, arch, seed, budget, args.samples if ds == "diabetes" else 2_000)
+                        r.update(mode="gan", budget_cpu_s=budget, reference=ref_name, **info, **score(ref_o, syn))
+                    r["load_average"] = round(os.getloadavg()[0], 2)
                     rows.append(r)
                     print(json.dumps(r), flush=True)
                     if not args.no_write:
@@ -191,7 +252,7 @@ def write(path: str, rows: list[dict], timing, args, seeds) -> None:
            "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python {platform.python_version()}",
            "versions": {"torch": torch.__version__, "numpy": np.__version__,
                         "corgan_core": getattr(corgan_core, "__version__", "dev")},
-           "threads": 1, "pretrain_epochs": 0, "budget_cpu_s": {"diabetes": args.budget_diabetes, "mimic": args.budget_mimic},
+           "threads": 1, "pretrain_epochs": 0, "critic_only_steps": args.critic_only, "budget_cpu_s": {"diabetes": args.budget_diabetes, "mimic": args.budget_mimic},
            "diabetes_rows": args.diabetes_rows, "seeds": seeds, "date": time.strftime("%Y-%m-%d %H:%M"),
            "step_cpu_ms": timing, "summary": summarise(rows), "runs": rows}
     out = Path(path)

@@ -4,6 +4,7 @@ class-conditioning contract holds, the critic learns the pairs of real Diabetes 
 conv G+D trains on them without collapsing."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ from torch_threads import one_thread  # noqa: F401 - autouse fixture
 from corgan_core.models import make_model
 from corgan_core.models.corgan_nets import ConvCritic, ConvGenerator, gd_networks, init_weights
 from corgan_core.training import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_ablation import critic_wasserstein  # noqa: E402 - the ablation's critic-only probe
 
 DEMO = Path(__file__).resolve().parents[1] / "corgan_core" / "demo" / "diabetes-130-us-sample.npz"
 W_MIN = 0.01  # critic-only Wasserstein estimate after 150 steps; measured 0.020
@@ -85,45 +89,20 @@ def diabetes():
     return X[idx[:3000]], X[idx[3000:8000]]  # 3,000 training rows, 5,000 reference rows
 
 
-def _wasserstein_after_training(critic, real, steps=150, seed=0):
-    """Train ``critic`` with WGAN-GP to tell real rows from independent draws of the same code
-    frequencies (only the pairs differ); its Wasserstein estimate on fresh batches afterwards."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.from_numpy(real)
-    freq = X.mean(0)
-    opt = torch.optim.Adam(critic.parameters(), lr=5e-4, betas=(0.5, 0.999))
-
-    def batch():
-        return X[torch.randint(len(X), (256,), generator=g)], (torch.rand(256, X.shape[1], generator=g) < freq).float()
-
-    for _ in range(steps):
-        r, f = batch()
-        a = torch.rand(256, 1, generator=g)
-        x = (a * r + (1 - a) * f).requires_grad_(True)
-        grad, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-        loss = critic(f).mean() - critic(r).mean() + 10 * ((grad.norm(dim=1) - 1) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        est = [float(critic(r).mean() - critic(f).mean()) for r, f in (batch() for _ in range(8))]
-    return float(np.mean(est))
-
-
 def test_conv_critic_learns_pairs_of_real_rows(diabetes):
     """Measured here (seed 0, 150 steps, 754 codes): conv critic 0.020, MLP critic 0.154: the conv
     critic learns the pairs, more slowly than the MLP critic (BENCHMARKS.md, ablation)."""
     torch.manual_seed(0)
     train_X, _ = diabetes
     critic = ConvCritic(train_X.shape[1])
-    w = _wasserstein_after_training(critic, train_X)
+    w = critic_wasserstein(critic, train_X, steps=150, seed=0)  # real rows vs independent draws
     assert w > W_MIN, w
 
 
 def test_conv_gd_trains_on_real_rows(diabetes):
     """Conv G+D through the decoder trains without collapsing. Measured (10 epochs, 3,000 rows):
     top-50 co-occurrence R^2 0.785 against the independent floor 0.784; it did not move off the
-    floor at this size (nor at 100 CPU-s on 20,000 rows; see BENCHMARKS.md, ablation)."""
+    floor at this size (nor at 60 CPU-s on 20,000 rows: 0.836; see BENCHMARKS.md, ablation)."""
     train_X, ref = diabetes
     indep = make_model("independent", {})
     for _ in train(indep, train_X, kind="binary", seed=0, device="cpu"):
