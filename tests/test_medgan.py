@@ -38,6 +38,8 @@ def test_faithful_preset_settings():
     c = faithful().config
     assert (c.pretrain_epochs, c.pretrain_patience, c.ae_batch_size, c.batch_size) == (100, 0, 100, 1000)
     assert (c.d_step_bn, c.bn_burn_in, c.init, c.disc_input, c.g_ema) == ("inference", 1000, "glorot", "soft", 0.0)
+    assert make_model("medgan", preset="faithful").config == c  # the registry and --preset reach it
+    assert MedGAN().config.loss == "wgan-gp" and c.loss == "bce"  # the default is not the original
 
 
 def test_faithful_bn_is_in_inference_mode_for_discriminator_steps(mimic):
