@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from .critic_features import FeatureCritic, wrap_critic
+
 ENC = [(1, 4, 5, 2), (4, 8, 5, 2), (8, 16, 5, 3), (16, 32, 5, 3), (32, 64, 5, 3)]  # cin, cout, k, s
 DEC_TAIL = [(64, 32, 5, 4), (32, 16, 7, 4), (16, 8, 7, 3), (8, 4, 7, 2), (4, 1, 3, 2)]
 
@@ -223,17 +225,22 @@ GD_ARCHS = {  # gd_arch -> (generator, critic)
 }
 
 
-def gd_networks(arch: str, n_codes: int, latent: int, n_classes: int = 0, minibatch_averaging: bool = False):
+def gd_networks(arch: str, n_codes: int, latent: int, n_classes: int = 0, minibatch_averaging: bool = False,
+                critic_features: str = "none"):
     """(generator, critic) for ``gd_arch`` (a key of ``GD_ARCHS``). Contract: ``generator(z, y)``
     with ``y`` class indices or None returns the decoder's latent code; the critic reads rows whose
-    last ``n_classes`` columns are the one-hot class."""
+    last ``n_classes`` columns are the one-hot class. ``critic_features="spectrum"`` wraps the critic
+    so that it also reads each row's spectral features (critic_features.py; continuous data only)."""
     gen_cls, critic_cls = GD_ARCHS[arch]
-    return gen_cls(latent, n_classes), critic_cls(n_codes, minibatch_averaging, n_cond=n_classes)
+    return gen_cls(latent, n_classes), wrap_critic(critic_features, critic_cls, n_codes, minibatch_averaging, n_classes)
 
 
 def init_weights(module: nn.Module) -> None:
     """Released init: conv N(0, 0.02), BatchNorm weight N(1, 0.02), Linear Xavier-uniform, bias 0.01.
     Networks with their own ``reset_parameters`` (the convolutional G and D) keep their init."""
+    if isinstance(module, FeatureCritic):  # the wrapper has no weights: initialise its critic
+        init_weights(module.critic)
+        return
     if isinstance(module, (ConvCritic, ConvGenerator)):
         module.reset_parameters()
         return
