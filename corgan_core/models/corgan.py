@@ -70,7 +70,7 @@ class CorGANConfig(NeuralOptions):
     binary_output: str = option("bernoulli", "Binary samples: bernoulli draws from the decoder's probabilities, or threshold at 0.5 (as released; collapses on sparse data).", ("bernoulli", "threshold"))
     output_bias: str = option("frequency", "Start the decoder's per-code output bias at each code's log-odds (frequency) or at zero (as released).", ("frequency", "zero"))
     minibatch_averaging: bool = option(False, "Append the batch mean to every row the critic sees.")
-    critic_features: str = option("none", "Continuous data only (ignored for binary/count): spectrum also feeds the critic each row's log rFFT band powers and first-difference roughness, computed inside the critic for real and fake rows (for signal-like rows such as EEG); none = the row alone.", ("none", "spectrum"))
+    critic_features: str = option("none", "Continuous data only (ignored for binary/count): spectrum also feeds the critic each row's log rFFT band powers and first-difference roughness, computed inside the critic for real and fake rows (for signal-like rows such as EEG; on Epileptic Seizure it made the discriminator AUROC worse, 0.965 vs 0.904); none = the row alone.", ("none", "spectrum"))
     ae_norm: str = option("group", "Normalisation in the autoencoder: batch (BatchNorm, as released) or group (GroupNorm: the same in training and sampling; always used with DP).", ("batch", "group"))
     lr_ae: float = option(3e-3, "Autoencoder learning rate (the peak of the one-cycle schedule).")
     ae_batch_size: int = option(512, "Rows per autoencoder pretraining batch (capped at the number of training rows).", minimum=2)
