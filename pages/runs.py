@@ -6,7 +6,8 @@ from corgan_core.runs.quality import MEASURES, title
 from corgan_core.runs.views import compare_table, runs_table, short_label
 from dashboard import charts, state, widgets
 
-SHORT = {"frequency_r2": "freq R²", "cooccurrence_r2": "co-occ R²", "correlation_r2": "corr R²", "mi_auroc": "attack AUROC"}
+SHORT = {  # the headline measures of the table, in order, by a name that fits a column
+    "frequency_r2": "freq R²", "cooccurrence_r2": "co-occ R²", "correlation_r2": "corr R²", "mi_auroc": "attack AUROC"}
 
 st.title("Runs")
 st.caption(f"Every training run kept in {state.runs_folder()} (the folder survives restarts). "
@@ -19,7 +20,7 @@ with widgets.guarded("Reading the runs"):
         st.stop()
     # Only the columns that fit beside the sidebar (the run id names the model; seed, preset, the
     # all-zero and repeated shares are in the comparison below), the data set by its last path part.
-    shown = [k for k in ("frequency_r2", "cooccurrence_r2", "correlation_r2", "mi_auroc") if any(k in r for r in rows)]
+    shown = [k for k in SHORT if any(k in r for r in rows)]
     table = [{**r, "data": str(r.get("data") or "").rstrip("/").rsplit("/", 1)[-1]} for r in rows]
     st.dataframe(table, hide_index=True, width="stretch",
                  column_order=["run", "status", "data", "patients x codes", "epoch", *shown, "note"],
