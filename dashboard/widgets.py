@@ -93,7 +93,7 @@ def _monitor_body(run: Run, was_active: bool) -> None:
     phase = p["phase_label"]
     # With caps that follow the time limit, the epoch count is the limit's estimate, not a plan.
     of = f"about {p['epochs']}" if p["epochs_follow_budget"] else f"{p['epochs']}"
-    if p["epochs_follow_budget"] and status["status"] == "finished":  # only the limit ends such a run
+    if p["ended_by_limit"] and p["epochs_follow_budget"]:
         finished = f"Finished: trained for its time limit ({_fmt_s(p['time_budget_s'])}), {p['epoch']} epochs of {phase.lower()}"
     elif p["time_limited"]:
         finished = (f"Stopped on its time limit ({_fmt_s(p['time_budget_s'])}) after epoch {p['epoch']} of "

@@ -444,6 +444,9 @@ def test_a_run_whose_epochs_follow_its_time_limit_says_so(runs_dir):
                      run_dir=runs_dir / "budget-run")
     execute(run)
     assert run.config().get("budget_caps")  # the default caps followed the limit
+    from corgan_core.runs.views import progress
+
+    assert progress(run)["ended_by_limit"] and not progress(run)["time_limited"]  # ended on time, not cut short
     at = open_app("train")
     ok(at)
     text = " ".join(p.proto.text for p in at.get("progress"))

@@ -84,6 +84,8 @@ def progress(run: Run, status: dict | None = None, epochs_df=None) -> dict:
     return {"status": st.get("status", "?"), "phase": current, "phase_label": phase_label(run, current),
             "epoch": epoch, "epochs": epochs, "fraction": fraction, "epochs_follow_budget": follows,
             "seconds_per_epoch": per_epoch, "eta_s": eta, "elapsed_s": spent, "time_limited": cut,
+            # finished because its time ran out: cut short of its caps, or caps that follow the limit
+            "ended_by_limit": finished and (cut or follows),
             "time_budget_s": budget or None, "evaluation": st.get("evaluation"),
             "evaluation_error": st.get("evaluation_error"), "warning": st.get("warning"), "error": st.get("error")}
 
