@@ -180,13 +180,15 @@ def compare_losses(frames: dict[str, pd.DataFrame], name: str) -> go.Figure:
     return _layout(fig, f"{LOSS_LABELS.get(name, name)} loss, run by run", 340)
 
 
-def compare_quality(frames: dict[str, pd.DataFrame], name: str, title: str) -> go.Figure:
+def compare_quality(frames: dict[str, pd.DataFrame], name: str, title: str,
+                    epoch_title: str = "epoch") -> go.Figure:
+    """One checkpoint measure of several runs; ``epoch_title`` names the phases whose epochs are sampled."""
     fig = go.Figure()
     for i, (rid, q) in enumerate(frames.items()):
         s = q[q["name"] == name]
         fig.add_trace(go.Scatter(x=s["epoch"], y=s["value"], mode="lines+markers", name=rid,
                                  line=dict(color=COLORS[i % len(COLORS)])))
-    fig.update_xaxes(title="epoch of the phase that samples (GAN training; the VAE's training)")
+    fig.update_xaxes(title=epoch_title)
     _epoch_ticks(fig, pd.concat([q["epoch"] for q in frames.values()] or [pd.Series(dtype=float)]))
     values = pd.concat([q[q["name"] == name]["value"] for q in frames.values()] or [pd.Series(dtype=float)])
     if name.endswith("_r2"):

@@ -134,7 +134,7 @@ def _monitor_body(run: Run, was_active: bool) -> None:
         return
     left, right = st.columns(2)
     run_phases = phases(run)
-    sampled = next((p["label"] for p in run_phases if p.get("samples", True)), "training")
+    sampled = sampled_phase(run)
     left.plotly_chart(charts.losses(df, {p["name"]: p["label"] for p in run_phases}), key=f"loss-{run.id}", width="stretch")
     left.caption("Losses show that training is moving; they cannot show whether the synthetic patients are "
                  "any good (a collapsed GAN can have calm losses). The panel on the right checks the samples.")
@@ -146,3 +146,8 @@ def _monitor_body(run: Run, was_active: bool) -> None:
         right.plotly_chart(charts.quality(q, f"epoch of {sampled.lower()}"), key=f"quality-{run.id}", width="stretch")
     if "epsilon" in set(df["name"]):
         st.plotly_chart(charts.epsilon(df), key=f"eps-{run.id}", width="stretch")
+
+
+def sampled_phase(run: Run) -> str:
+    """The label of the run's phase whose checkpoints draw samples (e.g. "GAN training")."""
+    return next((p["label"] for p in phases(run) if p.get("samples", True)), "training")

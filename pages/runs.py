@@ -46,7 +46,9 @@ with widgets.guarded("Reading the runs"):
             left.plotly_chart(charts.compare_losses(losses, name), width="stretch")
         metric = right.selectbox("Checkpoint measure", ["frequency_r2", "cooccurrence_r2", "mi_auroc", "zero_rows"],
                                  format_func=title)
-        right.plotly_chart(charts.compare_quality(quality, metric, title(metric)), width="stretch")
+        sampled = sorted({widgets.sampled_phase(r).lower() for r in runs})
+        right.plotly_chart(charts.compare_quality(quality, metric, title(metric), "epoch of " + " / ".join(sampled)),
+                           width="stretch")
 
     st.subheader("Delete a run")
     c = st.columns([3, 2, 1])

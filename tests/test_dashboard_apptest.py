@@ -426,6 +426,8 @@ def test_runs_page_compares_and_deletes(finished, runs_dir):
     assert len(at.dataframe) >= 2  # the runs table and the side-by-side comparison
     assert set(one(at.multiselect, "Runs to compare").value) == {finished.id, "second-run"}
     assert plotly_count(at) == 2
+    axis = json.loads(at.get("plotly_chart")[1].proto.spec)["layout"]["xaxis"]["title"]["text"]
+    assert axis == "epoch of gan training", axis  # named by the compared runs' sampling phase
     one(at.selectbox, "Loss").set_value("critic").run()
     ok(at)
     one(at.selectbox, "Run to delete").set_value("second-run").run()
