@@ -23,13 +23,15 @@ def _data_parser(sub, name, help_text):
     return p
 
 
-# Commands whose parser and handler never need the cohort module (it imports scipy.stats, about a
-# second of CPU): `corgan sample` and `corgan train` start without it.
+# Commands whose parser and handler need neither the cohort module (it imports scipy.stats, about a
+# second of CPU) nor the evaluate command's parser (its help reads ``evaluate``'s defaults, importing
+# the metrics and plotly: about 0.4 CPU-s): `corgan sample` and `corgan train` start without them.
 LIGHT_COMMANDS = ("data", "train", "sample", "runs")
 
 
 def build_parser(model: str = "corgan", command: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with ``command`` one of :data:`LIGHT_COMMANDS`, without the cohort command."""
+    """The whole parser; with ``command`` one of :data:`LIGHT_COMMANDS`, without the cohort and
+    evaluate commands (which that command's arguments never reach)."""
     parser = argparse.ArgumentParser(prog="corgan", description="corGAN studio: synthetic patient records.")
     top = parser.add_subparsers(dest="command", required=True)
 
@@ -69,10 +71,10 @@ def build_parser(model: str = "corgan", command: str | None = None) -> argparse.
         r.add_argument("run", help="Run folder, or run id under the runs folder.")
         if name == "resume":
             r.add_argument("--foreground", action="store_true", help="Train in this terminal instead of the background.")
-    cli_evaluate.add_parser(top)
     if command not in LIGHT_COMMANDS:
         from . import cli_cohort
 
+        cli_evaluate.add_parser(top)
         cli_cohort.add_parser(top)
     cli_report.add_parser(top)
     return parser

@@ -155,7 +155,8 @@ class GenerativeModel:
         raise NotImplementedError
 
     def build(self) -> None:
-        """Make the networks and optimisers for ``n_codes_`` columns of ``kind_`` data (no data read)."""
+        """Make the networks for ``n_codes_`` columns of ``kind_`` data (no data read; neural models build
+        their optimisers apart, on first use: :mod:`.optimizers`)."""
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError

@@ -147,13 +147,6 @@ class CorGAN(CorGANSteps, NeuralModel):
                     m.reset_parameters()
         if not c.decoder_bias:  # stays at zero: the released decoder ends in its last transposed conv
             self.decoder_.bias.requires_grad_(False)
-        wd = c.weight_decay
-        self.opt_ae_ = torch.optim.Adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd)
-        self.opt_g_ = torch.optim.Adam([
-            {"params": self.generator_.parameters(), "lr": c.lr_g},
-            {"params": self.decoder_.parameters(), "lr": c.lr_decoder},
-        ], betas=(c.adam_beta1, 0.999), weight_decay=wd)
-        self.opt_d_ = torch.optim.Adam(self.critic_.parameters(), lr=c.lr_d, betas=(c.adam_beta1, 0.999), weight_decay=wd)
         self.g_iters_ = 0
         self.ema_ = None
         if c.g_ema > 0:  # averaged copies of the generator path, for sampling
@@ -161,6 +154,17 @@ class CorGAN(CorGANSteps, NeuralModel):
                                              "decoder": copy.deepcopy(self.decoder_)}).requires_grad_(False)
         self.freq_ = None
         self.ae_private_ = self.critic_private_ = None
+
+    def make_optimizers(self):
+        c, wd = self.config, self.config.weight_decay
+        return {
+            "ae": torch.optim.Adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd),
+            "g": torch.optim.Adam([
+                {"params": self.generator_.parameters(), "lr": c.lr_g},
+                {"params": self.decoder_.parameters(), "lr": c.lr_decoder},
+            ], betas=(c.adam_beta1, 0.999), weight_decay=wd),
+            "d": torch.optim.Adam(self.critic_.parameters(), lr=c.lr_d, betas=(c.adam_beta1, 0.999), weight_decay=wd),
+        }
 
     def setup(self, X, kind, seed, device):
         super().setup(X, kind, seed, device)
@@ -219,16 +223,12 @@ class CorGAN(CorGANSteps, NeuralModel):
     def model_state(self):
         return {
             "nets": {k: v.state_dict() for k, v in zip(("encoder", "decoder", "generator", "critic"), self.nets())},
-            "optims": {k: o.state_dict() for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_))},
             "g_iters": self.g_iters_, "ema": self.ema_.state_dict() if self.ema_ is not None else None,
         }
 
     def load_model_state(self, state):
         for k, net in zip(("encoder", "decoder", "generator", "critic"), self.nets()):
             net.load_state_dict(state["nets"][k])
-        for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_)):
-            if k in state.get("optims", {}):
-                o.load_state_dict(state["optims"][k])
         self.g_iters_ = int(state.get("g_iters", 0))
         if self.ema_ is not None and state.get("ema") is not None:
             self.ema_.load_state_dict(state["ema"])

@@ -119,12 +119,14 @@ class MedGAN(NeuralModel):
         self.g_iters_ = 0
         self.ema_ = WeightAverage(self._g_path(), c.g_ema) if c.g_ema > 0 else None
         self.sampler_ = None
-        self.opt_ae_ = torch.optim.Adam(self.ae_.parameters(), lr=c.lr, weight_decay=c.l2)
-        betas = (c.adam_beta1, 0.999)
-        self.opt_g_ = torch.optim.Adam(list(self.generator_.parameters()) + list(self.ae_.dec.parameters()),
-                                       lr=c.lr, betas=betas, weight_decay=c.l2)
-        self.opt_d_ = torch.optim.Adam(self.disc_.parameters(), lr=c.lr_d or c.lr, betas=betas, weight_decay=c.l2)
         self.ae_private_ = self.d_private_ = None
+
+    def make_optimizers(self):
+        c, betas = self.config, (self.config.adam_beta1, 0.999)
+        return {"ae": torch.optim.Adam(self.ae_.parameters(), lr=c.lr, weight_decay=c.l2),
+                "g": torch.optim.Adam(list(self.generator_.parameters()) + list(self.ae_.dec.parameters()),
+                                      lr=c.lr, betas=betas, weight_decay=c.l2),
+                "d": torch.optim.Adam(self.disc_.parameters(), lr=c.lr_d or c.lr, betas=betas, weight_decay=c.l2)}
 
     def output_bias_param(self):
         return None if self.kind_ == "count" else self.ae_.dec.bias
@@ -293,16 +295,12 @@ class MedGAN(NeuralModel):
     def model_state(self):
         return {"nets": {"ae": self.ae_.state_dict(), "generator": self.generator_.state_dict(),
                          "disc": self.disc_.state_dict()},
-                "optims": {"ae": self.opt_ae_.state_dict(), "g": self.opt_g_.state_dict(), "d": self.opt_d_.state_dict()},
                 "g_iters": self.g_iters_, "ema": self.ema_.state_dict() if self.ema_ is not None else None}
 
     def load_model_state(self, state):
         self.ae_.load_state_dict(state["nets"]["ae"])
         self.generator_.load_state_dict(state["nets"]["generator"])
         self.disc_.load_state_dict(state["nets"]["disc"])
-        for k, o in (("ae", self.opt_ae_), ("g", self.opt_g_), ("d", self.opt_d_)):
-            if k in state.get("optims", {}):
-                o.load_state_dict(state["optims"][k])
         self.g_iters_ = int(state.get("g_iters", 0))
         if self.ema_ is not None and state.get("ema") is not None:
             self.ema_.load_state_dict(state["ema"])

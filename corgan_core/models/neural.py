@@ -8,7 +8,9 @@ pretraining early (and ``trained_rows_``), early stopping that keeps the best au
 set-up (one :class:`~.dp.PrivacyBudget` for the model's private streams), the epsilon added to
 every epoch's losses, the state common to all checkpoints, and chunked generation.
 
-A subclass implements ``build`` (networks and optimisers), ``dp_plan``/``make_private`` (its
+A subclass implements ``build`` (networks), ``make_optimizers`` (its optimisers, built on first
+use: a model restored only to sample never builds one, and never pays ``torch.optim``'s first-call
+import of ``torch._dynamo``), ``dp_plan``/``make_private`` (its
 private streams), ``run_epoch`` (one epoch of one phase), ``decode_noise`` (generation from
 noise and class indices), ``output_bias_param`` and ``model_state``/``load_model_state``.
 
@@ -32,6 +34,7 @@ from ..errors import ConfigError
 from . import dp
 from . import marginals as marg
 from .base import EpochResult, GenerativeModel, as_rows, option, resolve_device
+from .optimizers import LazyOptimizers
 from .rowstore import fit_transform, store_rows
 from .transforms import CONTINUOUS
 
@@ -62,7 +65,7 @@ def straight_through(p: torch.Tensor) -> torch.Tensor:
     return hard + p - p.detach()
 
 
-class NeuralModel(GenerativeModel):
+class NeuralModel(LazyOptimizers, GenerativeModel):
     """Base of the neural models (see the module docstring)."""
 
     DP_COVERS = ""
@@ -96,7 +99,9 @@ class NeuralModel(GenerativeModel):
         if getattr(c, "marginals", "exact") == "noisy":
             self.noisy_freq_ = marg.noisy_frequencies(S, c.marginals_epsilon, seed)
         torch.manual_seed(seed)
+        self._forget_optimizers()
         self.build()
+        self.optimizers()  # training needs them; built now so that DDP and DP-SGD see them (distributed.wrap)
         self._init_output_bias(S)
         rows = self._validation_split(S.shape[0], seed)
         kept, mine = shard_rows(rows[self.n_val_:])  # under torchrun each rank trains its own share
@@ -260,10 +265,15 @@ class NeuralModel(GenerativeModel):
             "shares": torch.from_numpy(np.asarray(self.label_["shares"], np.float64))}
         return {"kind": self.kind_, "n_codes": self.n_codes_, "scaler": self.scaler_.state(), "label": label,
                 "best_val": self.best_val_, "bad_epochs": self.bad_epochs_, "best_ae": self.best_ae_,
-                "privacy": self.budget_.state() if self.budget_ is not None else None, **self.model_state()}
+                "privacy": self.budget_.state() if self.budget_ is not None else None,
+                "optims": self.optimizer_states(), **self.model_state()}
 
     def set_state(self, state):
         self.load_model_state(state)
+        states = state.get("optims")
+        if states is None and "optim" in state:  # a VAE checkpoint from before the shared "optims" key
+            states = {"net": state["optim"]}
+        self.load_optimizer_states(states or {})
         self.best_val_ = float(state.get("best_val", float("inf")))
         self.bad_epochs_ = int(state.get("bad_epochs", 0))
         self.best_ae_ = state.get("best_ae")
@@ -277,7 +287,8 @@ class NeuralModel(GenerativeModel):
                                                 "shares": lab["shares"].numpy()}
         self.n_classes_ = 0 if lab is None else len(self.label_["values"])
         self.budget_ = None  # a model that only samples spends no privacy
-        super().restore(state, device)
+        self._forget_optimizers()
+        super().restore(state, device)  # builds the networks only: the optimizers wait for a training step
 
     # ---- sampling -------------------------------------------------------------------------------
     @torch.no_grad()

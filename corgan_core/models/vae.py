@@ -100,8 +100,10 @@ class VAE(NeuralModel):
         c = self.config
         self.net_ = VAENet(self.n_codes_, c.hidden, c.latent_dim, self.n_classes_,
                            gaussian=self.scaler_.real_valued).to(self.device_)
-        self.opt_ = torch.optim.Adam(self.net_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         self.private_ = None
+
+    def make_optimizers(self):
+        return {"net": torch.optim.Adam(self.net_.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)}
 
     def output_bias_param(self):
         return self.net_.dec2.bias
@@ -112,7 +114,7 @@ class VAE(NeuralModel):
 
     def make_private(self):
         bs = min(self.config.batch_size, len(self.data_))
-        self.private_ = dp.PrivateUpdate(self.net_, self.opt_, self.budget_, bs)
+        self.private_ = dp.PrivateUpdate(self.net_, self.opt_net_, self.budget_, bs)
 
     def phases(self):
         return [Phase("train", self.config.epochs, "Training")]
@@ -140,19 +142,17 @@ class VAE(NeuralModel):
         for i in range(max(1, n // bs)):
             x = self.data_[perm[i * bs:(i + 1) * bs]]
             loss = self.net_(x, torch.randn(len(x), c.latent_dim, device=self.device_), c.kl_weight)  # forward = loss
-            self.opt_.zero_grad(set_to_none=True)
+            self.opt_net_.zero_grad(set_to_none=True)
             loss.backward()
-            self.opt_.step()
+            self.opt_net_.step()
             total, count = total + loss.item(), count + 1
         return EpochResult({"loss": total / count})
 
     def model_state(self):
-        return {"net": self.net_.state_dict(), "optim": self.opt_.state_dict()}
+        return {"net": self.net_.state_dict()}
 
     def load_model_state(self, state):
         self.net_.load_state_dict(state["net"])
-        if "optim" in state:
-            self.opt_.load_state_dict(state["optim"])
 
     def _generate_rows(self, n, generator):
         P, labels = super()._generate_rows(n, generator)
