@@ -3,6 +3,7 @@ samples, and the GPU check's CPU mode prints one valid JSON table. Real Diabetes
 (the embedded demo sample), real training steps; no timing is asserted (benchmarks/ measures)."""
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -89,3 +90,67 @@ def test_gpu_check_cpu_mode_prints_one_json_table():
         assert res[key] > 0, key
     assert res["curve"] and all(-np.inf < p["cooc_r2"] <= 1 for p in res["curve"])
     assert res["time_to_quality_s"] is None or res["time_to_quality_s"] <= res["budget_s"] + 60
+
+
+@pytest.mark.parametrize("name", ["corgan", "medgan", "vae"])
+def test_restoring_to_sample_builds_no_optimizer_and_resume_stays_exact(name):
+    """A model restored from a mid-training checkpoint builds no optimizer to sample (so it never
+    pays torch.optim's import of torch._dynamo), keeps the checkpoint's optimizer state, writes it
+    back when saved again, and training resumed from that re-saved checkpoint replays the rest of
+    the run exactly. 150 real Diabetes 130-US patients (all 754 codes of the demo sample)."""
+    from corgan_core.models import from_checkpoint, make_model
+    from corgan_core.training import train
+
+    X = bench_speed.bench_data(150, codes=0)
+    cfg = {"corgan": dict(epochs=2, pretrain_epochs=1), "medgan": dict(epochs=2, pretrain_epochs=1),
+           "vae": dict(epochs=3)}[name]
+    model, snap = make_model(name, cfg), {}
+    for ev in train(model, X, seed=3, device="cpu"):
+        if ev.type == "epoch_end" and not snap and ev.epoch == 1 and ev.phase == model.phases()[-1].name:
+            snap = copy.deepcopy(model.checkpoint({"phase_index": len(model.phases()) - 1, "epoch": 1}))  # live tensors
+    full = model.sample(50, seed=5)
+    assert snap["state"]["optims"] and all(o["state"] for o in snap["state"]["optims"].values())
+
+    restored = from_checkpoint(snap)
+    restored.sample(50, seed=5)
+    assert not [k for k, v in vars(restored).items() if isinstance(v, torch.optim.Optimizer)]
+    again = restored.checkpoint(snap["progress"])["state"]["optims"]
+    assert again.keys() == snap["state"]["optims"].keys()
+    for key, st in snap["state"]["optims"].items():
+        for pid, slots in st["state"].items():
+            assert all(torch.equal(v, again[key]["state"][pid][s]) for s, v in slots.items() if torch.is_tensor(v))
+    # the first touch of an optimizer (a training step on a restored model) builds it with that state
+    first = next(iter(snap["state"]["optims"]))
+    assert getattr(restored, f"opt_{first}_").state_dict()["param_groups"] == snap["state"]["optims"][first]["param_groups"]
+
+    resumed = make_model(name, cfg)
+    events = list(train(resumed, X, seed=3, device="cpu", resume=copy.deepcopy(restored.checkpoint(snap["progress"]))))
+    assert events[-1].type == "finished"
+    np.testing.assert_array_equal(resumed.sample(50, seed=5), full)
+
+
+def test_corgan_sample_process_never_imports_dynamo(tmp_path, rows):
+    """``corgan sample`` restores the model without optimizers: torch._dynamo (about 1.9 CPU-s) and
+    the metrics/plotly modules of the evaluate command are never imported."""
+    run = bench_speed.make_run(tmp_path, rows[:300])
+    code = ("import sys; from corgan_core.cli import main; "
+            f"rc = main(['sample', '--run-dir', {str(run.dir)!r}, '-n', '2000', '-o', {str(tmp_path / 'o.npz')!r}]); "
+            "print(rc, sorted(m for m in ('torch._dynamo', 'plotly', 'corgan_core.metrics', 'scipy.stats') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=str(ROOT),
+                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"
+    assert (tmp_path / "o.npz").exists()
+
+
+def test_generation_chunk_does_not_change_the_sample(rows):
+    """The generation chunk (NeuralModel.CHUNK) is a speed setting only: 1,024, 4,096 and a chunk
+    that does not divide n give bit-identical rows for the same seed, dense and sparse."""
+    from corgan_core.models import make_model
+
+    model = make_model("corgan", dict(epochs=1, pretrain_epochs=1, batch_size=256)).fit(rows[:400], "binary", seed=0, device="cpu")
+    ref = model.sample(2600, seed=9)
+    for chunk in (4096, 1024, 700):
+        model.CHUNK = chunk
+        assert np.array_equal(model.sample(2600, seed=9), ref), chunk
+        assert np.array_equal(model.sample_sparse(2600, seed=9).toarray(), ref), chunk
