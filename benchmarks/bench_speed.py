@@ -13,9 +13,10 @@ Parts (``--parts``):
   autoencoder step (a pretraining epoch over the rows / its batches) and one steady-state GAN epoch
   (past the 100-critic-step warm-up, so 5 critic steps per generator step on both sides); ratio =
   yardstick time / ours.
-* ``sample``: ``corgan sample --run-dir R -n 10000 -o out.npz`` as a process against a
-  released-style sampling process (checkpoint load, 19 x 512 rows through generator + decoder,
-  threshold, ``np.save``), and our in-process sampling rate.
+* ``sample``: ``corgan sample --run-dir R -n N -o out.npz`` as a process against a
+  released-style sampling process (checkpoint load, N // 512 batches of 512 rows through
+  generator + decoder into a dense array, threshold, ``np.save``), for each N of ``--sample-n``
+  (default 10,000), and our in-process sampling rate.
 * ``train``: a 1-epoch ``corgan train`` process: its wall time minus the epochs' own seconds
   (the overhead), and the bare ``import corgan_core.cli`` time inside it.
 
@@ -221,7 +222,7 @@ def bench_sample(X, repeats: int, threads: int, clock: str = "wall", n: int = 10
         save_state(Released(X[:1024], BATCH, seed), tmp / "released.pt")
         ours_cmd = [*corgan, "sample", "--run-dir", str(run.dir), "-n", str(n), "-o", str(tmp / "out.npz")]
         released_cmd = [sys.executable, str(ROOT / "benchmarks" / "released_yardstick.py"), "sample",
-                        str(tmp / "released.pt"), str(tmp / "out.npy")]
+                        str(tmp / "released.pt"), str(tmp / "out.npy"), str(n)]
         ours, released = [], []
         for r in range(repeats):
             for side in (("ours", "released") if r % 2 == 0 else ("released", "ours")):
@@ -241,12 +242,15 @@ def bench_sample(X, repeats: int, threads: int, clock: str = "wall", n: int = 10
 
 
 # ---- part 3: corgan train overhead --------------------------------------------------------------
+TORCH_AND_ADAM = "import torch; torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()"
+
+
 def bench_train(repeats: int, threads: int, clock: str = "wall", seed: int = 0) -> dict:
     """A 1-epoch ``corgan train`` on the MIMIC-III demo (80 training patients: the epoch itself is
     a fraction of a second) minus its epochs' own (wall) seconds; imports are timed apart."""
     env, corgan = proc_env(threads), corgan_cmd()
     data = (ROOT / ".." / "shared" / "data" / "mimic3-demo").resolve()
-    totals, epochs, overhead, imports, bare = [], [], [], [], []
+    totals, epochs, overhead, imports, bare, optim = [], [], [], [], [], []
     for r in range(repeats):
         with tempfile.TemporaryDirectory() as td:
             rd = Path(td) / "run"
@@ -259,8 +263,13 @@ def bench_train(repeats: int, threads: int, clock: str = "wall", seed: int = 0) 
             overhead.append(totals[-1] - ep)
         imports.append(timed_process([sys.executable, "-c", "import corgan_core.cli"], env, CODE_ROOT, clock))
         bare.append(timed_process([sys.executable, "-c", "import torch"], env, ROOT, clock))
+        # what any PyTorch training pays before its first step, the released code too: torch.optim's
+        # first call imports torch._dynamo
+        optim.append(timed_process([sys.executable, "-c", TORCH_AND_ADAM], env, ROOT, clock))
     return {"total_s": stats(totals), "epochs_wall_s": stats(epochs), "overhead_s": stats(overhead),
-            "import_cli_s": stats(imports), "import_torch_s": stats(bare), "clock": clock,
+            "import_cli_s": stats(imports), "import_torch_s": stats(bare), "torch_and_adam_s": stats(optim), "clock": clock,
+            "overhead_after_torch_s": stats([o - b for o, b in zip(overhead, bare)]),
+            "overhead_after_torch_and_adam_s": stats([o - a for o, a in zip(overhead, optim)]),
             "overhead_after_imports_s": stats([o - i for o, i in zip(overhead, imports)]),
             "data": "MIMIC-III demo (100 patients), corgan default, 1 GAN epoch, no evaluation"}
 
@@ -289,8 +298,7 @@ def table(res: dict) -> str:
             r = st["ratio"][k]
             lines.append(f"| {label} | {_mmm(st['released'][k])} | {_mmm(st['ours'][k])} | "
                          f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f}) |")
-    sa = res.get("sample")
-    if sa:
+    for sa in res.get("sample_by_n") or ([res["sample"]] if res.get("sample") else []):
         r = sa["ratio"]
         lines.append(f"| sample {sa['n_ours']} (released: {sa['n_released']}) end to end, s | {_mmm(sa['released_s'], fmt='{:.2f}')} | "
                      f"{_mmm(sa['ours_s'], fmt='{:.2f}')} | {r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f}) |")
@@ -300,6 +308,10 @@ def table(res: dict) -> str:
         lines.append(f"| ... of which `import corgan_core.cli`, s | | {_mmm(tr['import_cli_s'], fmt='{:.2f}')} | |")
         lines.append(f"| ... after the imports, s | | {_mmm(tr['overhead_after_imports_s'], fmt='{:.2f}')} | |")
         lines.append(f"| (`import torch` alone, s) | {_mmm(tr['import_torch_s'], fmt='{:.2f}')} | | |")
+        if "torch_and_adam_s" in tr:
+            lines.append(f"| (`import torch` + one Adam step: torch.optim imports torch._dynamo, s) | {_mmm(tr['torch_and_adam_s'], fmt='{:.2f}')} | | |")
+            lines.append(f"| overhead minus `import torch`, s | | {_mmm(tr['overhead_after_torch_s'], fmt='{:.2f}')} | |")
+            lines.append(f"| overhead minus `import torch` + one Adam step, s | | {_mmm(tr['overhead_after_torch_and_adam_s'], fmt='{:.2f}')} | |")
     return "\n".join(lines)
 
 
@@ -313,6 +325,7 @@ def main(argv=None) -> int:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="step timings on the wall clock or this process's CPU time (fairer on a shared machine)")
     ap.add_argument("--quick", action="store_true", help="3 repeats, 5 steps, 2,048 rows")
+    ap.add_argument("--sample-n", default="10000", help="comma-separated sample sizes for the sample part, e.g. 10000,200000")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--no-write", action="store_true")
@@ -335,7 +348,9 @@ def main(argv=None) -> int:
     if "steps" in parts:
         res["steps"] = bench_steps(X, args.repeats, args.steps, Clock(args.clock), args.seed)
     if "sample" in parts:
-        res["sample"] = bench_sample(X, args.repeats, args.threads, args.clock, seed=args.seed)
+        res["sample_by_n"] = [bench_sample(X, args.repeats, args.threads, args.clock, n=int(n), seed=args.seed)
+                              for n in args.sample_n.split(",") if n.strip()]
+        res["sample"] = res["sample_by_n"][0]  # the first size, under the key earlier results used
     if "train" in parts:
         res["train"] = bench_train(args.repeats, args.threads, args.clock, args.seed)
     res["load_average_after"] = round(os.getloadavg()[0], 2)

@@ -213,7 +213,7 @@ def sample_main(state_path: str, out_path: str, n: int = 10_000, batch_size: int
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) == 4 and sys.argv[1] == "sample":
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "sample":
         torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "1")))
-        raise SystemExit(sample_main(sys.argv[2], sys.argv[3]))
-    raise SystemExit("usage: released_yardstick.py sample STATE.pt OUT.npy")
+        raise SystemExit(sample_main(sys.argv[2], sys.argv[3], *(int(a) for a in sys.argv[4:])))
+    raise SystemExit("usage: released_yardstick.py sample STATE.pt OUT.npy [N]")
