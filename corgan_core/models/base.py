@@ -243,6 +243,11 @@ class GenerativeModel:
             parts.append(sp.csr_matrix(self.scaler_.inverse(P, getattr(self.config, "binary_output", "bernoulli"), rng)))
         return sp.vstack(parts, format="csr")
 
+    def sparse_sample_is_sample(self) -> bool:
+        """True when ``sample_sparse(n, seed)`` holds exactly ``sample(n, seed)``'s rows, so that a
+        caller may take the sparse path (it never holds n dense rows at once)."""
+        return False
+
     def checkpoint(self, progress: dict | None = None) -> dict:
         return {
             "format": 1, "model": self.name, "config": dataclasses.asdict(self.config),

@@ -316,6 +316,9 @@ class MedGAN(NeuralModel):
             gen = bn_burn_in(gen, self.config.bn_burn_in, self.noise_dim(), shares, generator, self.device_)
         return gen.eval(), ae.eval()
 
+    def sparse_sample_is_sample(self):
+        return False  # the BatchNorm burn-in draws noise at every generation call (base.sample_sparse)
+
     @torch.no_grad()
     def _generate_rows(self, n, generator):
         self.sampler_ = self._sampling_nets(generator)

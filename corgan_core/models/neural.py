@@ -291,6 +291,9 @@ class NeuralModel(LazyOptimizers, GenerativeModel):
         super().restore(state, device)  # builds the networks only: the optimizers wait for a training step
 
     # ---- sampling -------------------------------------------------------------------------------
+    def sparse_sample_is_sample(self):
+        return self.kind_ == "binary"  # the noise and the Bernoulli draws run in the same order (base.py)
+
     @torch.no_grad()
     def _generate_rows(self, n, generator):
         y = None
@@ -303,5 +306,5 @@ class NeuralModel(LazyOptimizers, GenerativeModel):
             z = torch.randn(m, self.noise_dim(), generator=generator).to(self.device_)
             yc = None if y is None else y[start:start + m].to(self.device_)
             out.append(self.decode_noise(z, yc).cpu().numpy())
-        P = np.concatenate(out).astype(np.float32)
+        P = np.concatenate(out).astype(np.float32, copy=False)  # float32 already: no second copy
         return P, (None if y is None else self.label_["values"][y.numpy()])

@@ -50,12 +50,17 @@ def synthetic(run: Run, n: int | None = None, seed: int = 0) -> Dataset:
 
         return load_npz(path)
     model = run.load_model()
-    X = run.sample(n, seed=int(seed), model=model)
+    sparse = run._learned_label(model, None) is None and model.sparse_sample_is_sample()
+    # the same rows either way; the sparse path never holds n dense rows (nor their probabilities)
+    X = model.sample_sparse(n, seed=int(seed)) if sparse else run.sample(n, seed=int(seed), model=model)
     meta = getattr(model, "meta_", {}) or {}
     cfg = run.config()
     codes = list(meta.get("codes") or [f"code_{j}" for j in range(X.shape[1])])
-    ds = synthetic_dataset(X, codes, meta.get("kind") or cfg["data"].get("kind", "binary"),
-                           meta.get("titles") or {}, source=f"synthetic from run {run.id}")
+    kind, titles, source = meta.get("kind") or cfg["data"].get("kind", "binary"), meta.get("titles") or {}, f"synthetic from run {run.id}"
+    if sparse:
+        ds = Dataset(X, codes, [f"synthetic-{i + 1}" for i in range(X.shape[0])], kind, dict(titles), source=source)
+    else:
+        ds = synthetic_dataset(X, codes, kind, titles, source=source)
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in path.parent.glob(f"*-n{n}-seed{int(seed)}.*"):  # samples of an older model
         old.unlink(missing_ok=True)
