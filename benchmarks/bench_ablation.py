@@ -1,32 +1,27 @@
-"""Ablation: does convolution help corGAN? (the paper's claim that ADJACENT ICD codes are related).
+"""Ablation: does convolution help corGAN? (the paper's claim that ADJACENT columns are related).
 
 Grid: ``gd_arch`` in {mlp (MLP G and critic, as released), conv-critic (1-D conv critic, MLP
-generator), conv (conv G and critic, as the paper describes)} x column order in {icd (the loaders'
-ICD order), permuted (a seeded random permutation of the columns: neighbours are then unrelated)}
-x seeds, on Diabetes 130-US (a seeded training subset; 10,000 samples vs the HELD-OUT rows), the
-MIMIC-III demo (100 patients: the 20 held-out ones are too few for pair rates, so it is scored
-against its training rows and says so) and Epileptic Seizure (``eeg``: 178 continuous EEG samples
-per row, seizure vs rest as the label, learned class-conditionally as the last column; permuted =
-the 178 sample columns shuffled, the label stays last; the synthetic columns are put back in
-their order before scoring against the held-out 20%). Every run gets the same CPU-second budget on one torch
-thread (the budget is this process's CPU time, checked at each epoch end); no autoencoder
-pretraining (the same for every architecture, and most of a short budget); every other corGAN
-setting is the default. Metrics (``corgan_core.metrics``): codes: top-100 co-occurrence R^2 and
-per-code frequency R^2 (column order does not change them); EEG: rank-correlation MAD, the
-real-vs-synthetic discriminator AUROC and the gradient-boosting TSTR AUROC (TRTR alongside). The script also times one GAN step
-(critic steps + generator step, default batch) per architecture on Diabetes' 881 columns.
+generator), conv (conv G and critic, as the paper describes), conv-hybrid} x column order in {icd
+(the loaders' order), permuted (a seeded random permutation: neighbours are then unrelated)} x
+seeds, on Diabetes 130-US (a seeded training subset, scored vs the HELD-OUT rows), the MIMIC-III
+demo (scored vs its training rows: 20 held-out patients are too few for pair rates) and Epileptic
+Seizure (``eeg``: 178 EEG samples per row, seizure vs rest learned class-conditionally as the last
+column, which stays last when permuted; synthetic columns are put back in order before scoring vs
+the held-out 20%). Each run: the same CPU-second budget on one torch thread (checked at each
+epoch end), no autoencoder pretraining (the same for every architecture, and most of a short
+budget), every other corGAN setting the default. Metrics (``corgan_core.metrics``): top-100
+co-occurrence R^2 and per-code frequency R^2; EEG: rank-correlation MAD, discriminator AUROC, GB
+TSTR AUROC. The script also times one GAN step per architecture on Diabetes' 881 columns.
 
-    python benchmarks/bench_ablation.py                                  # full GAN grid, ~30 CPU-min
+    python benchmarks/bench_ablation.py --datasets diabetes --archs mlp,conv-critic,conv \
+        --seeds 0 --budget-diabetes 60 --samples 5000 --merge        # one seed (BENCHMARKS.md)
+    python benchmarks/bench_ablation.py --datasets eeg --seeds 0 --budget-eeg 45 --merge
     python benchmarks/bench_ablation.py --critic-only 150 --archs mlp,conv,conv-hybrid \
-        --out benchmarks/results/ablation_critic.json                   # critics alone, ~6 CPU-min
-    python benchmarks/bench_ablation.py --datasets diabetes --archs mlp,conv --seeds 0 \
-        --budget-diabetes 60 --samples 5000                              # what BENCHMARKS.md reports
+        --out benchmarks/results/ablation_critic.json                 # critics alone, ~6 CPU-min
 
-``--critic-only STEPS`` trains each architecture's critic alone to tell real rows from independent
-draws with the same code frequencies (only the pairs differ) and reports its Wasserstein estimate:
-a cheap, direct test of whether a critic can see the pairs, and whether ICD order helps it.
-
-Prints a table (mean +- sample std over seeds) and writes ``benchmarks/results/ablation.json``.
+``--critic-only STEPS`` trains each critic alone to tell real rows from independent draws with
+the same code frequencies (only the pairs differ) and reports its Wasserstein estimate. Prints a
+table (mean +- sample sd over seeds) and writes ``benchmarks/results/ablation.json``.
 """
 from __future__ import annotations
 
