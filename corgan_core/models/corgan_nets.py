@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .critic_features import FeatureCritic, wrap_critic
+from .output_noise import OutputNoise
 
 ENC = [(1, 4, 5, 2), (4, 8, 5, 2), (8, 16, 5, 3), (16, 32, 5, 3), (32, 64, 5, 3)]  # cin, cout, k, s
 DEC_TAIL = [(64, 32, 5, 4), (32, 16, 7, 4), (16, 8, 7, 3), (8, 4, 7, 2), (4, 1, 3, 2)]
@@ -65,9 +66,12 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """Code (N, latent) -> logits (N, n_codes). A per-code output bias (the code's log-odds at
-    start, when asked) lets the convolutions model deviations from each code's frequency."""
+    start, when asked) lets the convolutions model deviations from each code's frequency.
+    ``noise_channels`` > 0 (real-valued continuous rows only) adds :class:`~.output_noise.OutputNoise`:
+    ``forward(z, eps)`` then adds learned coloured noise made from ``eps`` (N, n_codes); without
+    ``eps`` (autoencoder pretraining) the output is the deterministic part alone."""
 
-    def __init__(self, n_codes: int, k0: int, latent: int = 128, norm: str = "batch"):
+    def __init__(self, n_codes: int, k0: int, latent: int = 128, norm: str = "batch", noise_channels: int = 0):
         super().__init__()
         self.n_codes = n_codes
         layers: list[nn.Module] = [nn.ConvTranspose1d(latent, 64, k0, 1), nn.ReLU()]
@@ -77,9 +81,18 @@ class Decoder(nn.Module):
                 layers += [norm1d(cout, norm), nn.ReLU()]
         self.net = nn.Sequential(*layers)
         self.bias = nn.Parameter(torch.zeros(n_codes))
+        self.noise = OutputNoise(latent, noise_channels) if noise_channels else None
 
-    def forward(self, z):
-        return self.net(z.unsqueeze(-1)).squeeze(1)[:, : self.n_codes] + self.bias
+    def forward(self, z, eps=None):
+        out = self.net(z.unsqueeze(-1)).squeeze(1)[:, : self.n_codes] + self.bias
+        return out if self.noise is None or eps is None else out + self.noise(z, eps)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A decoder state without noise.* keys (a checkpoint from before the output noise) turns
+        # the noise off, so old continuous checkpoints load and sample as they did.
+        if self.noise is not None and not any(k.startswith(prefix + "noise.") for k in state_dict):
+            self.noise = None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class ClassEmbedding(nn.Module):
@@ -253,3 +266,6 @@ def init_weights(module: nn.Module) -> None:
         elif isinstance(m, nn.Linear):
             nn.init.xavier_uniform_(m.weight)
             nn.init.constant_(m.bias, 0.01)
+    for m in module.modules():  # the output noise keeps its own start (a small, equal gain)
+        if isinstance(m, OutputNoise):
+            m.reset_parameters()

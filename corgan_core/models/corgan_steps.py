@@ -125,14 +125,36 @@ class CorGANSteps:
     def _fake(self, rows, with_probs=False, n=None):
         """Fake rows for the classes of ``rows`` (with their one-hot when conditioned); ``n`` rows
         when unconditioned and ``rows`` is None."""
-        z = torch.randn(len(rows) if rows is not None else n, self.config.latent_dim, device=self.device_)
-        p = self.activate(self.decoder_(self.generator_(z, self.classes(rows) if rows is not None else None)))
+        m = len(rows) if rows is not None else n
+        z = torch.randn(m, self.noise_dim(), device=self.device_)
+        p = self.activate(self._decode(self.generator_, self.decoder_, z, self.classes(rows) if rows is not None else None))
         out = p
         if self.kind_ == "binary" and self.config.critic_input == "straight-through":
             out = straight_through(p)
         if rows is not None:
             out = self.with_class(out, rows)
         return (out, p) if with_probs else out
+
+    def output_noise_channels(self) -> int:
+        """Channels of learned output noise the decoder gets: ``output_noise`` for real-valued
+        continuous rows (standard or quantile transform), 0 for binary, count and min-max rows."""
+        real_valued = self.kind_ == "continuous" and self.scaler_.real_valued
+        return int(getattr(self.config, "output_noise", 0)) if real_valued else 0
+
+    def _has_output_noise(self) -> bool:
+        return getattr(self.decoder_, "noise", None) is not None
+
+    def noise_dim(self) -> int:
+        """The latent code's width, plus one noise value per column when the decoder adds output
+        noise (real-valued continuous rows): drawn with the code, so a sampling seed fixes both."""
+        return self.config.latent_dim + (self.n_codes_ if self._has_output_noise() else 0)
+
+    def _decode(self, gen, dec, z, y):
+        """Decoder output (pre-activation) for noise ``z`` (``noise_dim()`` wide) and classes ``y``."""
+        if not self._has_output_noise():
+            return dec(gen(z, y))
+        latent = self.config.latent_dim
+        return dec(gen(z[:, :latent], y), z[:, latent:])
 
     def _critic_schedule(self):
         c = self.config
