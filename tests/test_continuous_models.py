@@ -14,6 +14,7 @@ from torch_threads import one_thread  # noqa: F401 - autouse fixture
 from conftest import require_data
 from corgan_core.data import load, split
 from corgan_core.metrics.classifier import fit_predict_proba
+from corgan_core.metrics.discriminator import discriminator_score
 from corgan_core.models import REGISTRY, from_checkpoint, make_model
 from corgan_core.models.transforms import CONTINUOUS, Transform
 from corgan_core.training import train
@@ -111,23 +112,17 @@ def test_short_corgan_training_beats_the_independent_baseline_on_tstr(short_runs
     assert scores["corgan"] > 0.8, scores
 
 
-def _smoothness(X):
-    """(median lag-1 autocorrelation, 95th percentile of roughness: SD of first differences / row SD)."""
-    Xc = X - X.mean(1, keepdims=True)
-    lag1 = (Xc[:, 1:] * Xc[:, :-1]).sum(1) / np.clip((Xc ** 2).sum(1), 1e-9, None)
-    return float(np.median(lag1)), float(np.percentile(np.diff(X, axis=1).std(1) / (X.std(1) + 1e-9), 95))
-
-
-def test_output_noise_moves_the_rows_smoothness_toward_the_real(short_runs, tmp_path):
+def test_output_noise_makes_the_rows_harder_to_tell_from_real_ones(short_runs, tmp_path):
     """The decoder alone makes rows whose frequency content gives them away; the learned output noise
-    (on by default for real-valued rows) moves their lag-1 autocorrelation and roughness toward the
-    real rows'. Measured: lag-1 0.858 with vs 0.788 without (real 0.942), roughness 95th percentile
-    0.842 vs 0.882 (real 0.507). A seed still fixes the samples, also after a checkpoint round trip."""
+    (on by default for real-valued rows) makes them much harder to tell from held-out real rows.
+    Measured (80 GAN epochs on 3,000 rows, class projection on): discriminator AUROC 0.900 [0.887,
+    0.913] with the noise vs 0.999 without. (In this short run both are rougher than the real rows,
+    lag-1 autocorrelation 0.877 with and 0.901 without against 0.942, so smoothness alone is no
+    test here.) A seed still fixes the samples, also after a checkpoint round trip."""
     ho, syn, model = short_runs
-    (real_lag, real_rough), (on_lag, on_rough), (off_lag, off_rough) = (
-        _smoothness(M[:, :-1]) for M in (ho, syn["corgan"], syn["corgan-no-noise"]))
-    assert abs(on_lag - real_lag) < abs(off_lag - real_lag), (real_lag, on_lag, off_lag)
-    assert abs(on_rough - real_rough) < abs(off_rough - real_rough), (real_rough, on_rough, off_rough)
+    on, off = (discriminator_score(ho[:, :-1], syn[name][:, :-1], kind="continuous", seed=0).auroc
+               for name in ("corgan", "corgan-no-noise"))
+    assert on < off - 0.05 and on < 0.95, (on, off)
     assert model.decoder_.noise is not None
     np.testing.assert_array_equal(model.sample(50, seed=2), model.sample(50, seed=2))
     path = model.save(tmp_path / "m.pt")

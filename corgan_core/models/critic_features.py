@@ -71,21 +71,22 @@ class FeatureCritic(nn.Module):
     the one-hot class, and the features are computed on the code columns only."""
 
     def __init__(self, critic_cls, n_codes: int, minibatch_averaging: bool = False, n_classes: int = 0,
-                 bands: int = 24):
+                 bands: int = 24, projection: int = 0):
         super().__init__()
         self.n_codes = n_codes
         self.features = SpectrumFeatures(n_codes, bands)
-        self.critic = critic_cls(n_codes, minibatch_averaging, n_cond=self.features.n_features + n_classes)
+        self.critic = critic_cls(n_codes, minibatch_averaging, n_cond=self.features.n_features + n_classes,
+                                 projection=projection)
 
     def forward(self, x):
         codes, cond = x[:, : self.n_codes], x[:, self.n_codes:]
         return self.critic(torch.cat([codes, self.features(codes), cond], 1))
 
 
-def wrap_critic(kind: str, critic_cls, n_codes: int, minibatch_averaging: bool, n_classes: int):
+def wrap_critic(kind: str, critic_cls, n_codes: int, minibatch_averaging: bool, n_classes: int, projection: int = 0):
     """The critic for ``critic_features`` = ``kind`` (one of ``CRITIC_FEATURES``)."""
     if kind not in CRITIC_FEATURES:
         raise ConfigError(f"critic_features must be one of {', '.join(CRITIC_FEATURES)}; got {kind!r}.")
     if kind == "none":
-        return critic_cls(n_codes, minibatch_averaging, n_cond=n_classes)
-    return FeatureCritic(critic_cls, n_codes, minibatch_averaging, n_classes)
+        return critic_cls(n_codes, minibatch_averaging, n_cond=n_classes, projection=projection)
+    return FeatureCritic(critic_cls, n_codes, minibatch_averaging, n_classes, projection=projection)
