@@ -64,6 +64,13 @@ class Encoder(nn.Module):
         return self.net(x.unsqueeze(1)).squeeze(-1)
 
 
+def _drop_if_absent(module: nn.Module, name: str, state_dict, prefix: str) -> None:
+    """Turn the optional submodule ``name`` off (None) when ``state_dict`` has none of its keys: a
+    checkpoint saved without it then loads and behaves as it did."""
+    if getattr(module, name) is not None and not any(k.startswith(f"{prefix}{name}.") for k in state_dict):
+        setattr(module, name, None)
+
+
 class Decoder(nn.Module):
     """Code (N, latent) -> logits (N, n_codes). A per-code output bias (the code's log-odds at
     start, when asked) lets the convolutions model deviations from each code's frequency.
@@ -88,10 +95,8 @@ class Decoder(nn.Module):
         return out if self.noise is None or eps is None else out + self.noise(z, eps)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # A decoder state without noise.* keys (a checkpoint from before the output noise) turns
-        # the noise off, so old continuous checkpoints load and sample as they did.
-        if self.noise is not None and not any(k.startswith(prefix + "noise.") for k in state_dict):
-            self.noise = None
+        # a checkpoint from before the output noise loads and samples as it did
+        _drop_if_absent(self, "noise", state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
@@ -128,8 +133,7 @@ class _Critic(nn.Module):
     scores as it did. Subclasses set ``self.proj`` (an ``nn.Linear`` or None) in ``__init__``."""
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if self.proj is not None and prefix + "proj.weight" not in state_dict:
-            self.proj = None
+        _drop_if_absent(self, "proj", state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
