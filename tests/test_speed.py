@@ -130,12 +130,12 @@ def test_restoring_to_sample_builds_no_optimizer_and_resume_stays_exact(name):
 
 
 def test_corgan_sample_process_never_imports_dynamo(tmp_path, rows):
-    """``corgan sample`` restores the model without optimizers: torch._dynamo (about 1.9 CPU-s) and
-    the metrics/plotly modules of the evaluate command are never imported."""
+    """``corgan sample`` restores the model without optimizers: torch._dynamo (about 1.9 CPU-s), pandas (the
+    loaders' reader, about 0.45 CPU-s) and the metrics/plotly modules of the evaluate command are never imported."""
     run = bench_speed.make_run(tmp_path, rows[:300])
     code = ("import sys; from corgan_core.cli import main; "
             f"rc = main(['sample', '--run-dir', {str(run.dir)!r}, '-n', '2000', '-o', {str(tmp_path / 'o.npz')!r}]); "
-            "print(rc, sorted(m for m in ('torch._dynamo', 'plotly', 'corgan_core.metrics', 'scipy.stats') if m in sys.modules))")
+            "print(rc, sorted(m for m in ('torch._dynamo', 'pandas', 'plotly', 'corgan_core.metrics', 'scipy.stats') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=str(ROOT),
                           env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -16,8 +16,6 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import DataError
 
 PARQUET = (".parquet", ".pq")
@@ -166,6 +164,8 @@ class _Checked(io.RawIOBase):
 def _read_text(fh, packed: int, file: str, **kw) -> pd.DataFrame:
     sep = kw.get("sep", ",").encode()
     # pandas lets a row with extra fields through when usecols is given: read all columns, then pick
+    import pandas as pd  # here, not at the top: a process that only samples a run never needs it
+
     with io.BufferedReader(_Checked(fh, packed, file, sep), buffer_size=1 << 16) as stream:
         return pd.read_csv(stream, **kw)
 
@@ -201,6 +201,8 @@ def _parser_message(err: Exception) -> str:
 
 
 def _read(path: Path, member: str | None, file: str, **kw) -> tuple[pd.DataFrame, bool]:
+    import pandas as pd
+
     suf = suffix(path)
     if suf in PARQUET:
         cols = kw.get("usecols")
@@ -236,6 +238,8 @@ def read_table(path: str | Path, **kw) -> Table:
         raise fail(f"File not found: {file}")
     if path.is_dir():
         raise fail(f"{file} is a folder, not a table file")
+    import pandas as pd
+
     try:
         df, text = _read(path, member, file, **kw)
     except DataError:

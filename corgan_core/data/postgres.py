@@ -17,7 +17,6 @@ import re
 
 from .dataset import Dataset
 from .options import DataOptions
-from .omop import batches, read_cdm
 from ._io import clean, fail
 
 PASSWORD_ENV = "CORGAN_PG_PASSWORD"
@@ -131,6 +130,8 @@ class PgCdm:
     def chunks(self, query: str, size: int = 200_000):
         """Rows in chunks from a server-side cursor (psycopg's own, under SQLAlchemy's connection:
         plain tuples, without a Row object per (person, concept) pair)."""
+        from .omop import batches
+
         raw = self.con.connection.driver_connection
         with raw.cursor(name="corgan_cdm_events") as cur:
             cur.itersize = size
@@ -147,5 +148,7 @@ class PgCdm:
 
 def load_postgres(path: str, options: DataOptions = DataOptions()) -> Dataset:
     """Person x concept matrix from an OMOP CDM on PostgreSQL (see the module docstring)."""
+    from .omop import read_cdm  # pandas: only when a CDM is read
+
     cdm = PgCdm(path)
     return read_cdm(cdm, options, cdm.where)
