@@ -55,7 +55,7 @@ class CorGANConfig(NeuralOptions):
     The defaults (BENCHMARKS.md, "Models"): the GroupNorm autoencoder (PyTorch-default conv init,
     decoder bias starting at the codes' log-odds) pretrained for up to 6 epochs at batch 512 with a
     one-cycle learning rate peaking at 3e-3, stopping on validation loss; then WGAN-GP, MLP critic
-    fed straight-through Bernoulli draws, lr 5e-4, 2 critic steps, batch 256, an exponential moving
+    fed straight-through Bernoulli draws, lr 5e-4, 2 critic steps (5 for continuous rows), batch 256, an exponential moving
     average of the generator path for sampling, and a light frequency-matching penalty on the
     generator. ``PRESETS["released"]`` is the released code.
     """
@@ -70,7 +70,7 @@ class CorGANConfig(NeuralOptions):
     binary_output: str = option("bernoulli", "Binary samples: bernoulli draws from the decoder's probabilities, or threshold at 0.5 (as released; collapses on sparse data).", ("bernoulli", "threshold"))
     output_bias: str = option("frequency", "Start the decoder's per-code output bias at each code's log-odds (frequency) or at zero (as released).", ("frequency", "zero"))
     minibatch_averaging: bool = option(False, "Append the batch mean to every row the critic sees.")
-    critic_conditioning: str = option("auto", "Labelled data only: how the critic reads the row's class: concat (its one-hot joins the critic's input), projection (also a learned class vector times the critic's last hidden layer, Miyato & Koyama 2018: on Epileptic Seizure the concat critic let the rest class's rows drift to twice their real amplitude after ~400 epochs, discriminator AUROC 0.80 at 600 CPU-s against 0.67 with the projection) or auto (projection for continuous rows, concat for binary and count rows, where it was not measured).", ("auto", "concat", "projection"))
+    critic_conditioning: str = option("concat", "Labelled data only: how the critic reads the row's class: concat (its one-hot joins the critic's input), projection (also a learned class vector times the critic's last hidden layer, Miyato & Koyama 2018: with 2 critic steps on Epileptic Seizure it stopped the rest class's rows drifting to twice their real amplitude, discriminator AUROC 0.67 at 600 CPU-s against 0.80; with the 5 critic steps continuous rows now get, concat does as well, 0.71, and projection learned the classes inverted for the first ~250 epochs on 3,000 rows) or auto (projection for continuous rows, concat otherwise: the default of runs made before 2026-12-04, kept so they resume as they were).", ("auto", "concat", "projection"))
     critic_features: str = option("none", "Continuous data only (ignored for binary/count): spectrum also feeds the critic each row's log rFFT band powers and first-difference roughness, computed inside the critic for real and fake rows (for signal-like rows such as EEG; on Epileptic Seizure it made the discriminator AUROC worse, 0.965 vs 0.904); none = the row alone.", ("none", "spectrum"))
     output_noise: int = option(4, "Continuous data with real-valued outputs only (standard/quantile transform; ignored for binary, count and minmax): channels of learned coloured noise the decoder adds to each generated row (fresh noise through learned filters, scaled per row from the code; the decoder alone is too smooth for signal-like rows: on Epileptic Seizure the discriminator AUROC fell from 0.950 without it to 0.73 at 90 CPU-s); 0 = off.", minimum=0)
     ae_norm: str = option("group", "Normalisation in the autoencoder: batch (BatchNorm, as released) or group (GroupNorm: the same in training and sampling; always used with DP).", ("batch", "group"))
@@ -83,7 +83,7 @@ class CorGANConfig(NeuralOptions):
     lr_decoder: float = option(5e-4, "Learning rate of the decoder while it is fine-tuned with the generator (1e-4 as released).")
     adam_beta1: float = option(0.5, "Adam beta1 for the generator and critic.")
     weight_decay: float = option(1e-4, "Adam weight decay (all networks).")
-    critic_steps: int = option(2, "Critic steps per generator step (5 as released).", minimum=1)
+    critic_steps: int = option(0, "Critic steps per generator step (5 as released); 0 = auto: 5 for continuous rows (on Epileptic Seizure, 2 let the classes' amplitudes drift from the real ones late in training: discriminator AUROC 0.83 at 600 CPU-s on one split, against 0.73 with 5), 2 for binary and count rows (more generator steps per minute on Diabetes 130-US).", minimum=0)
     critic_warmup_steps: int = option(0, "Critic steps per generator step during warm-up and every 500th generator step (100 as released; 0 = off).")
     gp_lambda: float = option(10.0, "Gradient penalty weight (wgan-gp).")
     g_ema: float = option(0.999, "Sample from an exponential moving average of the generator and decoder weights with this decay per generator step (e.g. 0.999; 0 = off: the last weights).")
