@@ -120,9 +120,8 @@ def test_output_noise_makes_the_rows_harder_to_tell_from_real_ones(short_runs, t
     Measured (200 GAN epochs on 3,000 rows, 5 critic steps, concat critic): discriminator AUROC 0.982
     with the noise vs 0.999 without; their DeLong intervals do not overlap. (The gap is larger
     with more training: 0.73 with against 0.950 without at 90 CPU-s on all 9,200 rows, BENCHMARKS.md.
-    In short runs the
-    rows with and without the noise are both rougher than the real rows, so smoothness alone is no
-    test here.) A seed still fixes the samples, also after a checkpoint round trip."""
+    In short runs the rows with and without the noise are both rougher than the real rows, so
+    smoothness alone is no test here.) A seed still fixes the samples, also after a checkpoint round trip."""
     ho, syn, model = short_runs
     on, off = (discriminator_score(ho[:, :-1], syn[name][:, :-1], kind="continuous", seed=0)
                for name in ("corgan", "corgan-no-noise"))

@@ -14,6 +14,7 @@ import torch
 
 from torch_threads import one_thread  # noqa: F401 - autouse fixture
 from conftest import require_data
+from step_log import count_epoch
 from corgan_core.data import load
 from corgan_core.models import from_checkpoint, make_model
 from corgan_core.models.corgan_nets import gd_networks, init_weights
@@ -122,10 +123,8 @@ def test_critic_steps_auto_is_five_for_continuous_rows_and_two_otherwise(kind, c
     X = rng.normal(size=(600, 12)).astype(np.float32) if kind == "continuous" else (rng.random((600, 12)) < 0.3).astype(np.float32)
     model = make_model("corgan", {"epochs": 1, "pretrain_epochs": 0, "batch_size": 50, "critic_steps": critic_steps})
     assert model.config.critic_steps == critic_steps
-    log, critic, gen = [], model._critic_step, model._generator_step
-    model._critic_step = lambda *a, **k: (log.append("d"), critic(*a, **k))[1]
-    model._generator_step = lambda *a, **k: (log.append("g"), gen(*a, **k))[1]
-    list(train(model, X, kind=kind, seed=0, device="cpu"))
-    runs = "".join(log).split("g")[:-1]
+    model.setup(X, kind, 0, "cpu")
+    log, _ = count_epoch(model, 0)
+    runs = "".join(k for k, _ in log).split("g")[:-1]
     # the epoch's last generator step may follow fewer critic steps: the critic batches ran out
     assert len(runs) >= 3 and all(r == "d" * expected for r in runs[:-1]) and 0 < len(runs[-1]) <= expected, runs

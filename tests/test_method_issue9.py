@@ -10,6 +10,7 @@ import torch
 
 from torch_threads import one_thread  # noqa: F401 - autouse fixture
 from conftest import require_data
+from step_log import count_epoch as _count_epoch
 from corgan_core.errors import ConfigError
 from corgan_core.models import make_model
 from corgan_core.models.corgan import PRESETS
@@ -27,32 +28,6 @@ def mimic():
 def _released_rule(g: int) -> int:
     """Critic steps of generator iteration ``g`` in the released code."""
     return 100 if g < 25 or g % 500 == 0 else 5
-
-
-def _count_epoch(model, epoch):
-    """Run one GAN epoch, recording each critic step's batch and each generator step's iteration."""
-    log, rows = [], []
-    critic, gen, draw = model._critic_step, model._generator_step, model._released_rows
-
-    def critic_step(real, gps):
-        log.append(("d", real))
-        return critic(real, gps)
-
-    def generator_step():
-        log.append(("g", model.g_iters_))
-        return gen()
-
-    def released_rows(n, bs):
-        idx = draw(n, bs)
-        rows.append(idx.clone())
-        return idx
-
-    model._critic_step, model._generator_step, model._released_rows = critic_step, generator_step, released_rows
-    try:
-        model.train_epoch("gan", epoch)
-    finally:
-        del model._critic_step, model._generator_step, model._released_rows
-    return log, rows
 
 
 def _check_released_epoch(log, rows, n, bs):
