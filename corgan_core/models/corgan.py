@@ -46,6 +46,9 @@ from .neural import NeuralModel, NeuralOptions
 DP_COVERS = ("the autoencoder pretraining and the critic (the generator and the decoder's "
              "fine-tuning only see the critic, so they are post-processing)")
 _DP = dp.dp_fields(DP_COVERS)
+# Options whose 0 means auto, and their values for (continuous rows, binary and count rows): the
+# measurements behind them are in the options' help (below) and BENCHMARKS.md.
+AUTO_BY_KIND = {"critic_steps": (5, 2), "lr": (5e-4, 2.5e-4)}
 _AUTO_LR = ("2.5e-4 for binary and count rows (Diabetes 130-US at 600 CPU-s, 3 seeds: co-occurrence R^2 "
             "0.9739 +- 0.0008 against 0.9725 +- 0.0026 at 5e-4), 5e-4 for continuous rows (the rate Epileptic "
             "Seizure's targets were met with)")
@@ -58,7 +61,7 @@ class CorGANConfig(NeuralOptions):
     The defaults (BENCHMARKS.md, "Models"): the GroupNorm autoencoder (PyTorch-default conv init,
     decoder bias starting at the codes' log-odds) pretrained for up to 6 epochs at batch 512 with a
     one-cycle learning rate peaking at 3e-3, stopping on validation loss; then WGAN-GP, MLP critic
-    fed straight-through Bernoulli draws, lr 5e-4, 2 critic steps (5 for continuous rows), batch 256, an exponential moving
+    fed straight-through Bernoulli draws, lr 2.5e-4 and 2 critic steps (5e-4 and 5 for continuous rows), batch 256, an exponential moving
     average of the generator path for sampling, and a light frequency-matching penalty on the
     generator. ``PRESETS["released"]`` is the released code.
     """
@@ -166,16 +169,16 @@ class CorGAN(CorGANSteps, NeuralModel):
         return {
             "ae": torch.optim.Adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd),
             "g": torch.optim.Adam([
-                {"params": self.generator_.parameters(), "lr": self.gan_lr(c.lr_g)},
-                {"params": self.decoder_.parameters(), "lr": self.gan_lr(c.lr_decoder)},
+                {"params": self.generator_.parameters(), "lr": self._auto("lr", c.lr_g)},
+                {"params": self.decoder_.parameters(), "lr": self._auto("lr", c.lr_decoder)},
             ], betas=(c.adam_beta1, 0.999), weight_decay=wd),
-            "d": torch.optim.Adam(self.critic_.parameters(), lr=self.gan_lr(c.lr_d), betas=(c.adam_beta1, 0.999), weight_decay=wd),
+            "d": torch.optim.Adam(self.critic_.parameters(), lr=self._auto("lr", c.lr_d), betas=(c.adam_beta1, 0.999), weight_decay=wd),
         }
 
-    def gan_lr(self, value: float) -> float:
-        """A GAN learning rate as set, or (0 = auto) the one for the data's kind: 5e-4 for
-        continuous rows, 2.5e-4 for binary and count rows (see ``_AUTO_LR``)."""
-        return value or (5e-4 if self.kind_ == "continuous" else 2.5e-4)
+    def _auto(self, name, value):
+        """``value`` as set, or where it is 0 (auto) ``AUTO_BY_KIND[name]`` for the data's kind."""
+        continuous, other = AUTO_BY_KIND[name]
+        return value or (continuous if self.kind_ == "continuous" else other)
 
     def setup(self, X, kind, seed, device):
         super().setup(X, kind, seed, device)

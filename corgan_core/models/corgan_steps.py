@@ -160,7 +160,7 @@ class CorGANSteps:
         c = self.config
         if c.critic_warmup_steps and (self.g_iters_ < 25 or self.g_iters_ % 500 == 0):
             return c.critic_warmup_steps
-        return c.critic_steps or (5 if self.kind_ == "continuous" else 2)
+        return self._auto("critic_steps", c.critic_steps)
 
     def _gan_epoch(self):
         self.generator_.train(), self.decoder_.train(), self.critic_.train()
