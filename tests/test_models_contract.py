@@ -38,6 +38,7 @@ VARIANTS = [
     ("corgan-conv-mba", "corgan", "default", dict(gd_arch="conv", minibatch_averaging=True)),
     ("corgan-ema-freq-bn", "corgan", "default", dict(g_ema=0.99, freq_matching=1.0, ae_norm="batch", pretrain_epochs=1)),
     ("corgan-soft-threshold", "corgan", "default", dict(critic_input="soft", binary_output="threshold", ae_norm="group")),
+    ("corgan-straight-through", "corgan", "default", dict(critic_input="straight-through")),
     ("medgan", "medgan", "default", {}),
     ("vae", "vae", "default", {}),
     ("independent", "independent", "default", {}),

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import EpochResult
-from .neural import straight_through
+from .draws import gumbel_straight_through, straight_through
 
 VAL_ROWS = 4096  # validation rows scored per pretraining epoch (enough for a steady loss, cheap)
 
@@ -131,6 +131,8 @@ class CorGANSteps:
         out = p
         if self.kind_ == "binary" and self.config.critic_input == "straight-through":
             out = straight_through(p)
+        elif self.kind_ == "binary" and self.config.critic_input == "gumbel":
+            out = gumbel_straight_through(p, self.config.critic_tau)
         if rows is not None:
             out = self.with_class(out, rows)
         return (out, p) if with_probs else out

@@ -40,7 +40,8 @@ from . import dp
 from .base import EpochResult, Phase, option
 from .medgan_nets import (MedGANAutoencoder, MedGANDiscriminator, MedGANGenerator, WeightAverage, bernoulli_kl,
                           bn_burn_in, glorot_init, gradient_penalty, record_disc_loss)
-from .neural import NeuralModel, NeuralOptions, straight_through
+from .draws import straight_through
+from .neural import NeuralModel, NeuralOptions
 
 DP_COVERS = ("the autoencoder pretraining and the discriminator (the generator and the decoder's "
              "fine-tuning only see the discriminator, so they are post-processing)")

@@ -59,12 +59,6 @@ class NeuralOptions:
     marginals_epsilon: float = option(1.0, marg.HELP_EPSILON)
 
 
-def straight_through(p: torch.Tensor) -> torch.Tensor:
-    """Bernoulli draws of ``p`` in the forward pass, the gradient of ``p`` in the backward pass."""
-    hard = torch.bernoulli(p.detach())
-    return hard + p - p.detach()
-
-
 class NeuralModel(LazyOptimizers, GenerativeModel):
     """Base of the neural models (see the module docstring)."""
 
