@@ -20,6 +20,8 @@ Parts (``--parts``):
 * ``train``: a 1-epoch ``corgan train`` process: its wall time minus the epochs' own seconds
   (the overhead), and the bare ``import corgan_core.cli`` time inside it.
 
+The process-level parts (``sample``, ``train``) live in :mod:`speed_process`.
+
 Usage::
 
     python benchmarks/bench_speed.py --threads 1 --clock cpu            # all parts, 5 repeats
@@ -32,10 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 DEMO = ROOT / "corgan_core" / "demo" / "diabetes-130-us-sample.npz"
 RESULTS = ROOT / "benchmarks" / "results" / "speed.json"
-BATCH = 512
-CODE_ROOT = ROOT  # --code-root: time another checkout's corgan (e.g. the last commit, for before/after)
+
+from speed_process import BATCH, bench_sample, bench_train, make_run, stats  # noqa: E402  (make_run: tests)
 
 
 def bench_data(rows: int = 5000, codes: int = 1071, seed: int = 0) -> np.ndarray:
@@ -56,11 +55,6 @@ def bench_data(rows: int = 5000, codes: int = 1071, seed: int = 0) -> np.ndarray
     X = load_npz(DEMO).dense()
     X = X[np.sort(np.random.default_rng(seed).choice(len(X), min(rows, len(X)), replace=False))]
     return np.pad(X, ((0, 0), (0, max(0, codes - X.shape[1])))).astype(np.float32)
-
-
-def stats(values) -> dict:
-    v = sorted(float(x) for x in values)
-    return {"min": v[0], "median": float(np.median(v)), "max": v[-1], "n": len(v)}
 
 
 class Clock:
@@ -167,113 +161,6 @@ def bench_steps(X, repeats: int, steps: int, clock: Clock, seed: int = 0) -> dic
     return out
 
 
-# ---- part 2: sampling end to end ----------------------------------------------------------------
-def make_run(tmp: Path, X: np.ndarray, seed: int = 0):
-    """A finished ``corgan:released`` run on ``X`` (one pretraining epoch, no GAN epoch: sampling
-    speed depends on the networks' shapes, not on their training)."""
-    import scipy.sparse as sp
-
-    from corgan_core.data import Dataset
-    from corgan_core.runs import Run, TrainSettings
-    from corgan_core.runs.execute import execute
-
-    ds = Dataset(sp.csr_matrix(X), [f"c{j:04d}" for j in range(X.shape[1])], [str(i) for i in range(len(X))])
-    data = ds.save_npz(tmp / "data.npz")
-    run = Run.create(str(data), model="corgan", preset="released", model_config={"epochs": 0, "pretrain_epochs": 1},
-                     settings=TrainSettings(seed=seed, device="cpu", evaluate=False), run_dir=tmp / "run")
-    execute(run)
-    return run
-
-
-def corgan_cmd() -> list[str]:
-    """``corgan`` as ``python -m corgan_core.cli`` run from :data:`CODE_ROOT` (so its package wins)."""
-    return [sys.executable, "-m", "corgan_core.cli"]
-
-
-def timed_process(cmd: list[str], env: dict, cwd: Path = ROOT, clock: str = "wall") -> float:
-    """Seconds ``cmd`` took: wall, or its CPU (user + system, from the children's rusage: fair
-    when other jobs share the cores)."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=str(cwd), capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {proc.stderr.strip()[-400:]}")
-    return wall if clock == "wall" else (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def proc_env(threads: int) -> dict:
-    return dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-                PYTHONPATH=os.pathsep.join([str(CODE_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-
-
-def bench_sample(X, repeats: int, threads: int, clock: str = "wall", n: int = 10_000, seed: int = 0) -> dict:
-    import shutil
-
-    from released_yardstick import Released, save_state
-
-    env, corgan = proc_env(threads), corgan_cmd()
-    with tempfile.TemporaryDirectory() as td:
-        tmp = Path(td)
-        run = make_run(tmp, X[:1024], seed)
-        save_state(Released(X[:1024], BATCH, seed), tmp / "released.pt")
-        ours_cmd = [*corgan, "sample", "--run-dir", str(run.dir), "-n", str(n), "-o", str(tmp / "out.npz")]
-        released_cmd = [sys.executable, str(ROOT / "benchmarks" / "released_yardstick.py"), "sample",
-                        str(tmp / "released.pt"), str(tmp / "out.npy"), str(n)]
-        ours, released = [], []
-        for r in range(repeats):
-            for side in (("ours", "released") if r % 2 == 0 else ("released", "ours")):
-                shutil.rmtree(run.dir / "samples", ignore_errors=True)  # no kept sample: full work
-                (tmp / "out.npz").unlink(missing_ok=True)
-                if side == "ours":
-                    ours.append(timed_process(ours_cmd, env, CODE_ROOT, clock))
-                else:
-                    released.append(timed_process(released_cmd, env, ROOT, clock))
-        model = run.load_model()
-        t0 = time.perf_counter()
-        model.sample(n, seed=seed)
-        inproc = time.perf_counter() - t0
-    return {"ours_s": stats(ours), "released_s": stats(released), "n_ours": n, "n_released": (n // BATCH) * BATCH,
-            "ratio": stats([a / b for a, b in zip(released, ours)]), "clock": clock,
-            "ours_in_process_samples_per_s": round(n / inproc)}
-
-
-# ---- part 3: corgan train overhead --------------------------------------------------------------
-TORCH_AND_ADAM = "import torch; torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()"
-
-
-def bench_train(repeats: int, threads: int, clock: str = "wall", seed: int = 0) -> dict:
-    """A 1-epoch ``corgan train`` on the MIMIC-III demo (80 training patients: the epoch itself is
-    a fraction of a second) minus its epochs' own (wall) seconds; imports are timed apart."""
-    env, corgan = proc_env(threads), corgan_cmd()
-    data = (ROOT / ".." / "shared" / "data" / "mimic3-demo").resolve()
-    totals, epochs, overhead, imports, bare, optim = [], [], [], [], [], []
-    for r in range(repeats):
-        with tempfile.TemporaryDirectory() as td:
-            rd = Path(td) / "run"
-            totals.append(timed_process([*corgan, "train", str(data), "--epochs", "1", "--pretrain-epochs", "0",
-                                         "--seed", str(seed), "--device", "cpu", "--no-evaluate",
-                                         "--run-dir", str(rd)], env, CODE_ROOT, clock))
-            with sqlite3.connect(rd / "metrics.sqlite") as con:
-                ep = sum(row[0] for row in con.execute("SELECT MAX(seconds) FROM epochs GROUP BY phase, epoch"))
-            epochs.append(ep)
-            overhead.append(totals[-1] - ep)
-        imports.append(timed_process([sys.executable, "-c", "import corgan_core.cli"], env, CODE_ROOT, clock))
-        bare.append(timed_process([sys.executable, "-c", "import torch"], env, ROOT, clock))
-        # what any PyTorch training pays before its first step, the released code too: torch.optim's
-        # first call imports torch._dynamo
-        optim.append(timed_process([sys.executable, "-c", TORCH_AND_ADAM], env, ROOT, clock))
-    return {"total_s": stats(totals), "epochs_wall_s": stats(epochs), "overhead_s": stats(overhead),
-            "import_cli_s": stats(imports), "import_torch_s": stats(bare), "torch_and_adam_s": stats(optim), "clock": clock,
-            "overhead_after_torch_s": stats([o - b for o, b in zip(overhead, bare)]),
-            "overhead_after_torch_and_adam_s": stats([o - a for o, a in zip(overhead, optim)]),
-            "overhead_after_imports_s": stats([o - i for o, i in zip(overhead, imports)]),
-            "data": "MIMIC-III demo (100 patients), corgan default, 1 GAN epoch, no evaluation"}
-
-
 # ---- the table and the JSON ---------------------------------------------------------------------
 def machine() -> dict:
     import platform
@@ -331,8 +218,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--code-root", default=str(ROOT), help="checkout whose corgan the sample/train parts run (before/after)")
     args = ap.parse_args(argv)
-    global CODE_ROOT
-    CODE_ROOT = Path(args.code_root).resolve()
+    code_root = Path(args.code_root).resolve()
     if args.quick:
         args.repeats, args.steps, args.rows = min(args.repeats, 3), min(args.steps, 5), min(args.rows, 2048)
     import torch
@@ -348,11 +234,12 @@ def main(argv=None) -> int:
     if "steps" in parts:
         res["steps"] = bench_steps(X, args.repeats, args.steps, Clock(args.clock), args.seed)
     if "sample" in parts:
-        res["sample_by_n"] = [bench_sample(X, args.repeats, args.threads, args.clock, n=int(n), seed=args.seed)
+        res["sample_by_n"] = [bench_sample(X, args.repeats, args.threads, args.clock, n=int(n), seed=args.seed,
+                                           code_root=code_root)
                               for n in args.sample_n.split(",") if n.strip()]
         res["sample"] = res["sample_by_n"][0]  # the first size, under the key earlier results used
     if "train" in parts:
-        res["train"] = bench_train(args.repeats, args.threads, args.clock, args.seed)
+        res["train"] = bench_train(args.repeats, args.threads, args.clock, args.seed, code_root)
     res["load_average_after"] = round(os.getloadavg()[0], 2)
     print(table(res))
     if not args.no_write:

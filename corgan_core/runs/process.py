@@ -1,6 +1,6 @@
 """The run's operating-system process: start it detached, tell whether it lives, ask it to stop.
 
-Knows pids and signals only; what a run's status is lives in :mod:`corgan_core.runs.store`.
+Knows pids and signals only; what a run's status is lives in :mod:`corgan_core.runs.lifecycle`.
 """
 from __future__ import annotations
 
