@@ -62,7 +62,7 @@ def test_critic_tau_must_be_positive_and_gumbel_trains():
 
 
 def test_default_binary_corgan_feeds_its_critic_gumbel_draws_and_an_older_run_keeps_its_choice(monkeypatch):
-    from corgan_core.models import corgan_steps
+    from corgan_core.models import draws
 
     calls = {"gumbel": 0, "straight": 0}
 
@@ -74,8 +74,8 @@ def test_default_binary_corgan_feeds_its_critic_gumbel_draws_and_an_older_run_ke
             return out
         return wrapper
 
-    monkeypatch.setattr(corgan_steps, "gumbel_straight_through", counted("gumbel", gumbel_straight_through))
-    monkeypatch.setattr(corgan_steps, "straight_through", counted("straight", straight_through))
+    monkeypatch.setattr(draws, "gumbel_straight_through", counted("gumbel", gumbel_straight_through))
+    monkeypatch.setattr(draws, "straight_through", counted("straight", straight_through))
     X = (np.random.default_rng(0).random((120, 9)) < 0.3).astype(np.float32)
     make_model("corgan", {"epochs": 1, "pretrain_epochs": 0}).fit(X, seed=0)
     assert calls["gumbel"] > 0 and calls["straight"] == 0

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import EpochResult
-from .draws import gumbel_straight_through, straight_through
+from .draws import critic_view
 
 VAL_ROWS = 4096  # validation rows scored per pretraining epoch (enough for a steady loss, cheap)
 
@@ -128,11 +128,7 @@ class CorGANSteps:
         m = len(rows) if rows is not None else n
         z = torch.randn(m, self.noise_dim(), device=self.device_)
         p = self.activate(self._decode(self.generator_, self.decoder_, z, self.classes(rows) if rows is not None else None))
-        out = p
-        if self.kind_ == "binary" and self.config.critic_input == "straight-through":
-            out = straight_through(p)
-        elif self.kind_ == "binary" and self.config.critic_input == "gumbel":
-            out = gumbel_straight_through(p, self.config.critic_tau)
+        out = critic_view(p, self.config.critic_input, self.config.critic_tau) if self.kind_ == "binary" else p
         if rows is not None:
             out = self.with_class(out, rows)
         return (out, p) if with_probs else out

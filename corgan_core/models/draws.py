@@ -19,3 +19,13 @@ def gumbel_straight_through(p: torch.Tensor, tau: float) -> torch.Tensor:
     s = (torch.logit(p, eps=1e-6) + torch.log(u) - torch.log1p(-u)) / tau
     soft = torch.sigmoid(s)
     return (s > 0).to(p.dtype) + (soft - soft.detach())
+
+
+def critic_view(p: torch.Tensor, how: str, tau: float = 1.0) -> torch.Tensor:
+    """What a critic reads of fake binary records with probabilities ``p``: ``straight-through``
+    or ``gumbel`` draws, or ``soft`` (``p`` itself, as the released corGAN and medGAN did)."""
+    if how == "straight-through":
+        return straight_through(p)
+    if how == "gumbel":
+        return gumbel_straight_through(p, tau)
+    return p

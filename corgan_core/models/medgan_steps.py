@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import EpochResult
-from .draws import straight_through
+from .draws import critic_view
 from .medgan_nets import bernoulli_kl, gradient_penalty, record_disc_loss
 
 
@@ -34,7 +34,7 @@ class MedGANSteps:
     def _fake(self, rows, with_probs=False):
         z = torch.randn(len(rows), self.config.latent_dim, device=self.device_)
         p = self.activate(self.ae_.decode_raw(self.generator_(z, self.classes(rows))))
-        out = straight_through(p) if self.kind_ == "binary" and self.config.disc_input == "straight-through" else p
+        out = critic_view(p, self.config.disc_input) if self.kind_ == "binary" else p
         out = self.with_class(out, rows)
         return (out, p) if with_probs else out
 

@@ -27,9 +27,6 @@ from .lifecycle import ACTIVE, STATUSES, RunLifecycle, write_json_atomic  # noqa
 from .settings import TrainSettings, runs_dir
 
 
-
-
-
 def _versions() -> dict:
     import numpy, torch  # noqa: E401
 
