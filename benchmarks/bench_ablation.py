@@ -1,7 +1,8 @@
 """Ablation: does convolution help corGAN? (the paper's claim that ADJACENT columns are related).
 
-Grid: ``gd_arch`` in {mlp (MLP G and critic, as released), conv-critic (1-D conv critic, MLP
-generator), conv (conv G and critic, as the paper describes), conv-hybrid} x column order in {icd
+Grid: ``gd_arch`` in {mlp (MLP G and critic, as released), conv-critic (pure 1-D conv critic, MLP
+generator), conv-pure (conv G and pure conv critic), conv (conv G, conv critic whose head also
+reads the raw codes; named conv-hybrid until 2026-12-04)} x column order in {icd
 (the loaders' order), permuted (a seeded random permutation: neighbours are then unrelated)} x
 seeds, on Diabetes 130-US (a seeded training subset, scored vs the HELD-OUT rows), the MIMIC-III
 demo (scored vs its training rows: 20 held-out patients are too few for pair rates) and Epileptic
@@ -13,10 +14,10 @@ budget), every other corGAN setting the default. Metrics (``corgan_core.metrics`
 co-occurrence R^2 and per-code frequency R^2; EEG: rank-correlation MAD, discriminator AUROC, GB
 TSTR AUROC. The script also times one GAN step per architecture on Diabetes' 881 columns.
 
-    python benchmarks/bench_ablation.py --datasets diabetes --archs mlp,conv-critic,conv \
+    python benchmarks/bench_ablation.py --datasets diabetes --archs mlp,conv-critic,conv-pure \
         --seeds 0 --budget-diabetes 60 --samples 5000 --merge        # one seed (BENCHMARKS.md)
     python benchmarks/bench_ablation.py --datasets eeg --seeds 0 --budget-eeg 45 --merge
-    python benchmarks/bench_ablation.py --critic-only 150 --archs mlp,conv,conv-hybrid \
+    python benchmarks/bench_ablation.py --critic-only 150 --archs mlp,conv-pure,conv \
         --out benchmarks/results/ablation_critic.json                 # critics alone, ~6 CPU-min
 
 ``--critic-only STEPS`` trains each critic alone to tell real rows from independent draws with
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data").resolve()
 RESULTS = ROOT / "benchmarks" / "results" / "ablation.json"
 EEG = DATA / "epileptic-seizure" / "epileptic_seizure_recognition_rebuilt.csv.gz"
-ARCHS = ("mlp", "conv-critic", "conv", "conv-hybrid")
+ARCHS = ("mlp", "conv-critic", "conv-pure", "conv")
 ORDERS = ("icd", "permuted")
 
 

@@ -27,7 +27,7 @@ def _rows(n, n_codes=178, n_classes=2, seed=0):
     return torch.cat([x, torch.nn.functional.one_hot(y, n_classes).float()], 1)
 
 
-@pytest.mark.parametrize("arch", ["mlp", "conv", "conv-hybrid"])
+@pytest.mark.parametrize("arch", ["mlp", "conv", "conv-pure"])
 @pytest.mark.parametrize("features", ["none", "spectrum"])
 def test_projection_starts_as_the_concat_critic_and_then_reads_the_class(arch, features):
     torch.manual_seed(0)

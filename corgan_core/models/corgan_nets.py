@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from .corgan_critics import ConvCritic, HybridCritic, MLPCritic, _drop_if_absent, _kaiming  # noqa: F401 - re-exported
 from .critic_features import FeatureCritic, wrap_critic
 from .output_noise import OutputNoise
 
@@ -62,13 +63,6 @@ class Encoder(nn.Module):
 
     def forward(self, x):  # (N, padded) -> (N, latent)
         return self.net(x.unsqueeze(1)).squeeze(-1)
-
-
-def _drop_if_absent(module: nn.Module, name: str, state_dict, prefix: str) -> None:
-    """Turn the optional submodule ``name`` off (None) when ``state_dict`` has none of its keys: a
-    checkpoint saved without it then loads and behaves as it did."""
-    if getattr(module, name) is not None and not any(k.startswith(f"{prefix}{name}.") for k in state_dict):
-        setattr(module, name, None)
 
 
 class Decoder(nn.Module):
@@ -127,111 +121,6 @@ class Generator(nn.Module):
         return torch.tanh(self.b2(self.l2(h))) + h
 
 
-class _Critic(nn.Module):
-    """Base of the critics: a checkpoint without ``proj.*`` keys (saved before the class projection
-    existed, or with ``critic_conditioning=concat``) turns the projection off, so it loads and
-    scores as it did. Subclasses set ``self.proj`` (an ``nn.Linear`` or None) in ``__init__``."""
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        _drop_if_absent(self, "proj", state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-
-class MLPCritic(_Critic):
-    """Released critic: n -> 256 -> 256 -> 256 -> 1, ReLU, no sigmoid; optional minibatch averaging.
-    With ``n_cond`` the last ``n_cond`` input columns are the row's one-hot class (``projection``:
-    how many of them also enter a projection term, see :func:`_project`)."""
-
-    def __init__(self, n_codes: int, minibatch_averaging: bool = False, hidden: int = 256, n_cond: int = 0,
-                 projection: int = 0):
-        super().__init__()
-        self.mba = minibatch_averaging
-        n_in = 2 * (n_codes + n_cond) if minibatch_averaging else n_codes + n_cond
-        self.net = nn.Sequential(
-            nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1),
-        )
-        self.proj = nn.Linear(projection, hidden, bias=False) if projection else None
-
-    def forward(self, x):
-        inp = torch.cat([x, x.mean(0, keepdim=True).expand_as(x)], dim=1) if self.mba else x
-        return _project(self.net, self.proj, inp, x)
-
-
-def _project(seq: nn.Sequential, proj: nn.Linear | None, inp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``seq(inp)``, plus with ``proj`` the projection term <proj(onehot), h> (Miyato & Koyama 2018)
-    on the last hidden layer h, the one-hot being the last ``proj.in_features`` columns of ``x``.
-    Why: a critic that only reads the class as 2 of 180 input columns let corGAN's rest-class EEG
-    rows drift to twice the real amplitude after ~400 epochs; the projection gives the class its own
-    direction in the critic's features. Zero-initialised so it starts as the plain critic."""
-    if proj is None:
-        return seq(inp).squeeze(1)
-    h = inp
-    for layer in list(seq)[:-1]:
-        h = layer(h)
-    return (seq[-1](h).squeeze(1) + (proj(x[:, -proj.in_features:]) * h).sum(1))
-
-
-def _kaiming(module: nn.Module, slope: float = 0.2) -> None:
-    """He init for LeakyReLU(``slope``) layers, zero biases: starts a convolutional net with a
-    usable gradient (the released N(0, 0.02) left the conv critic's input-gradient at ~3e-4)."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv1d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, a=slope, nonlinearity="leaky_relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-
-
-class ConvCritic(_Critic):
-    """The paper's 1-D convolutional critic over the code axis (ICD-ordered columns make
-    neighbours related): strided Conv1d + LeakyReLU, flattened into a two-hidden-layer MLP head, so
-    the output depends on every code (each conv feature sees ~160 neighbouring codes; the head
-    relates features far apart, e.g. 250 and 401; one hidden layer learned a third as much in a
-    critic-only probe). ``hybrid`` also feeds the raw codes to the head (conv + MLP critic). No
-    normalisation: BatchNorm breaks the per-record gradient penalty and DP-SGD, and LayerNorm on
-    sparse rows (most positions equal to the bias) blew the input-gradient up to ~300; Kaiming init
-    starts it at ~0.25 (MLP critic: ~0.7). Minibatch averaging adds the batch mean as a second
-    input channel; the row's one-hot class joins the head."""
-
-    LAYERS = [(8, 7, 3), (16, 5, 3), (32, 5, 3), (32, 5, 2)]  # cout, kernel, stride (padding k // 2)
-
-    def __init__(self, n_codes: int, minibatch_averaging: bool = False, n_cond: int = 0, hidden: int = 256,
-                 hybrid: bool = False, projection: int = 0):
-        super().__init__()
-        self.mba, self.n_codes, self.hybrid = minibatch_averaging, n_codes, hybrid
-        layers: list[nn.Module] = []
-        cin, length = (2 if minibatch_averaging else 1), n_codes
-        for cout, k, s in self.LAYERS:
-            layers += [nn.Conv1d(cin, cout, k, s, padding=k // 2), nn.LeakyReLU(0.2)]
-            cin, length = cout, (length + 2 * (k // 2) - k) // s + 1
-        self.features = nn.Sequential(*layers, nn.Flatten())
-        n_in = cin * length + n_cond + (n_codes if hybrid else 0)
-        self.head = nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
-                                  nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
-        self.proj = nn.Linear(projection, hidden, bias=False) if projection else None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _kaiming(self)
-        if self.proj is not None:
-            nn.init.zeros_(self.proj.weight)
-
-    def forward(self, rows):
-        x, cond = rows[:, : self.n_codes], rows[:, self.n_codes:]
-        h = x.unsqueeze(1)
-        if self.mba:
-            h = torch.cat([h, x.mean(0, keepdim=True).expand_as(x).unsqueeze(1)], dim=1)
-        parts = [self.features(h), cond] + ([x] if self.hybrid else [])
-        return _project(self.head, self.proj, torch.cat(parts, 1), rows)
-
-
-class HybridCritic(ConvCritic):
-    """Conv + MLP critic: the conv critic whose head also reads the raw codes."""
-
-    def __init__(self, n_codes: int, minibatch_averaging: bool = False, n_cond: int = 0, projection: int = 0):
-        super().__init__(n_codes, minibatch_averaging, n_cond, hybrid=True, projection=projection)
-
-
 class ConvGenerator(nn.Module):
     """1-D convolutional generator (the paper's G): the noise z in R^latent is read as ``length``
     positions of latent/length channels, passes two residual blocks of Conv1d (kernel 3) with
@@ -267,9 +156,9 @@ class ConvGenerator(nn.Module):
 
 GD_ARCHS = {  # gd_arch -> (generator, critic)
     "mlp": (Generator, MLPCritic),  # as released
-    "conv": (ConvGenerator, ConvCritic),  # as the paper describes: both convolutional
-    "conv-critic": (Generator, ConvCritic),  # the ablation's middle step: conv critic, released generator
-    "conv-hybrid": (ConvGenerator, HybridCritic),  # conv generator, conv + MLP critic
+    "conv": (ConvGenerator, HybridCritic),  # the paper's conv G; conv critic with an MLP path on the raw codes
+    "conv-pure": (ConvGenerator, ConvCritic),  # both purely convolutional (gd_arch=conv until 2026-12-04)
+    "conv-critic": (Generator, ConvCritic),  # the ablation's middle step: pure conv critic, released generator
 }
 
 
