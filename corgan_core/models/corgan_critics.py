@@ -142,8 +142,8 @@ class HybridCritic(ConvCritic):
     """Conv + MLP critic (``gd_arch=conv`` from 2026-12-04): a conv critic at half width whose head
     also reads the raw codes. Why: the pure conv critic saw about a sixth of the MLP critic's pair
     signal in a critic-only probe and reached co-occurrence R^2 0.93-0.944 on Diabetes at 600 CPU-s;
-    with the raw codes beside its conv features it reached 0.966-0.970 (BENCHMARKS.md, Models). Half
-    the channels keep its step within 2x of the MLP critic's."""
+    with the raw codes beside its conv features it reached 0.970-0.974 (0.966-0.972 at full width;
+    BENCHMARKS.md, Models). Half the channels cost no fidelity and make its steps cheaper."""
 
     WIDTH = 0.5
 
