@@ -134,7 +134,7 @@ def test_conv_gd_trains_on_real_rows(diabetes):
     """Conv G+D through the decoder trains without collapsing. Measured (10 epochs, 3,000 rows,
     2026-12-04): top-50 co-occurrence R^2 0.790 (``conv-pure``: 0.776) against the independent
     floor 0.784; too short to move off the floor here (at 600 CPU-s on 57k rows with pretraining:
-    0.966-0.970; see BENCHMARKS.md, Models)."""
+    0.970-0.974, ``conv-pure`` 0.928-0.944; see BENCHMARKS.md, Models)."""
     train_X, ref = diabetes
     indep = make_model("independent", {})
     for _ in train(indep, train_X, kind="binary", seed=0, device="cpu"):
