@@ -15,6 +15,8 @@ from torch import nn
 
 from .corgan_critics import ConvCritic, HybridCritic, MLPCritic, _drop_if_absent, _kaiming  # noqa: F401 - re-exported
 from .critic_features import FeatureCritic, wrap_critic
+from .fast_conv import FastConvTranspose1d
+from .fast_norm import FastBatchNorm1d
 from .output_noise import OutputNoise
 
 ENC = [(1, 4, 5, 2), (4, 8, 5, 2), (8, 16, 5, 3), (16, 32, 5, 3), (32, 64, 5, 3)]  # cin, cout, k, s
@@ -46,7 +48,7 @@ def norm1d(channels: int, norm: str) -> nn.Module:
     """BatchNorm as released, or GroupNorm (per record, so DP-SGD can clip per record)."""
     if norm == "group":
         return nn.GroupNorm(min(4, channels), channels)
-    return nn.BatchNorm1d(channels)
+    return FastBatchNorm1d(channels)
 
 
 class Encoder(nn.Module):
@@ -75,9 +77,9 @@ class Decoder(nn.Module):
     def __init__(self, n_codes: int, k0: int, latent: int = 128, norm: str = "batch", noise_channels: int = 0):
         super().__init__()
         self.n_codes = n_codes
-        layers: list[nn.Module] = [nn.ConvTranspose1d(latent, 64, k0, 1), nn.ReLU()]
+        layers: list[nn.Module] = [FastConvTranspose1d(latent, 64, k0, 1), nn.ReLU()]
         for i, (cin, cout, k, s) in enumerate(DEC_TAIL):
-            layers.append(nn.ConvTranspose1d(cin, cout, k, s))
+            layers.append(FastConvTranspose1d(cin, cout, k, s))
             if i < len(DEC_TAIL) - 1:
                 layers += [norm1d(cout, norm), nn.ReLU()]
         self.net = nn.Sequential(*layers)

@@ -203,8 +203,10 @@ class CorGANSteps:
             return torch.tensor(self._private_critic_step(real, fake, gps))
         if c.minibatch_averaging:  # the batch mean mixes rows: real and fake need their own passes
             d_loss = self.critic_(fake).mean() - self.critic_(real).mean()
-        else:  # rows are independent in the critic: one forward for both halves
-            out = self.critic_(torch.cat([fake, real]))
+        else:  # rows are independent in the critic: one forward for both halves (the MLP critic
+            # reads sparse real records through a sparse first layer)
+            pair = getattr(self.critic_, "forward_pair", None) if self.kind_ != "continuous" else None
+            out = pair(fake, real) if pair else self.critic_(torch.cat([fake, real]))
             d_loss = out[: len(fake)].mean() - out[len(fake):].mean()
         total = d_loss
         if c.loss == "wgan-gp":

@@ -1,0 +1,84 @@
+"""A faster CPU forward for the decoder's transposed convolutions, the same function and parameters.
+
+PyTorch's CPU ``conv_transpose1d`` runs the decoder's thin layers (4-64 channels, strides 2-4) at
+a few GMAC/s; it was most of a critic step and of sampling (BENCHMARKS.md, Speed). Two exact
+rewrites are used instead, chosen by the input's length:
+
+* length 1 (the first layer): a transposed convolution of one position is a matrix product,
+  ``x @ W.reshape(cin, cout * k)``;
+* length >= ``SUBPIXEL_MIN_LENGTH``: the sub-pixel (polyphase) form. Output phase ``j`` of stride
+  ``s`` is an ordinary convolution of the input with the taps ``j, j + s, ...`` (flipped), so all
+  phases are one ``conv1d`` with ``cout * s`` output channels whose result is interleaved.
+
+The backward of the sub-pixel form is PyTorch's own ``convolution_backward`` for the transposed
+convolution (faster than differentiating the interleave). Shorter inputs (the second layer, where
+the rewrite measured slower), CUDA tensors (cuDNN is not the bottleneck there), ``torch.func``
+transforms (DP-SGD's per-record gradients) and double backward use ``conv_transpose1d`` itself.
+Checkpoints are unchanged: the module is an ``nn.ConvTranspose1d`` with the same state.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+SUBPIXEL_MIN_LENGTH = 16  # measured at batch 512: slower than the native kernel at length 5, faster from 21
+
+
+def subpixel_conv_transpose1d(x, weight, bias, stride: int):
+    """``F.conv_transpose1d(x, weight, bias, stride)`` (no padding, dilation or groups) as one conv1d."""
+    cin, cout, k = weight.shape
+    taps = math.ceil(k / stride)
+    # w[ci, co, j + m*s] -> kernel of output channel (co, j), tap m, flipped for conv1d's correlation
+    w = F.pad(weight, (0, taps * stride - k)).view(cin, cout, taps, stride)
+    w = w.permute(1, 3, 0, 2).flip(-1).reshape(cout * stride, cin, taps)
+    n, _, length = x.shape
+    # the bias goes in the convolution (channel (co, j) gets bias[co]): one pass fewer over the output
+    y = F.conv1d(x, w, None if bias is None else bias.repeat_interleave(stride), padding=taps - 1)
+    phases = length + taps - 1
+    y = y.view(n, cout, stride, phases).transpose(2, 3).reshape(n, cout, phases * stride)
+    return y[..., : (length - 1) * stride + k]
+
+
+class _SubpixelConvTranspose(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.has_bias = stride, bias is not None
+        return subpixel_conv_transpose1d(x, weight, bias, stride)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]]
+        gx, gw, gb = torch.ops.aten.convolution_backward(
+            grad.contiguous(), x, weight, [weight.shape[1]] if ctx.has_bias else None,
+            [ctx.stride], [0], [1], True, [0], 1, mask)
+        return gx, gw, gb if ctx.has_bias else None, None
+
+
+def _native_only(x) -> bool:
+    return x.device.type != "cpu" or torch._C._functorch.is_functorch_wrapped_tensor(x)
+
+
+class FastConvTranspose1d(nn.ConvTranspose1d):
+    """``nn.ConvTranspose1d`` (no padding, dilation, groups or output padding) with the faster CPU
+    forward described in the module docstring; outputs agree to float rounding."""
+
+    def forward(self, x, output_size=None):
+        plain = (self.padding == (0,) and self.dilation == (1,) and self.groups == 1
+                 and self.output_padding == (0,) and output_size is None and x.dim() == 3)
+        if not plain or _native_only(x):
+            return super().forward(x, output_size)
+        length = x.shape[-1]
+        if length == 1:
+            cin, cout, k = self.weight.shape
+            y = (x.squeeze(-1) @ self.weight.reshape(cin, cout * k)).view(-1, cout, k)
+            return y if self.bias is None else y + self.bias.view(1, -1, 1)
+        if length >= SUBPIXEL_MIN_LENGTH:
+            return _SubpixelConvTranspose.apply(x, self.weight, self.bias, self.stride[0])
+        return super().forward(x, output_size)

@@ -1,0 +1,170 @@
+"""The CPU fast paths (issue 13 item 1) compute the same function as the layers they replace.
+
+``FastConvTranspose1d`` rewrites the decoder's transposed convolutions (matrix product at length 1,
+sub-pixel convolution from length 16), ``FastBatchNorm1d`` normalises from channel sums in training
+mode, and ``sparse_linear`` reads sparse real records through the critic's first layer; each must
+agree with PyTorch's own layer in value, gradient and running statistics, under ``torch.func``
+(DP-SGD's per-record gradients) and without autograd, with the state dict unchanged.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from corgan_core.models.corgan_critics import SPARSE_MAX_DENSITY, MLPCritic, sparse_linear
+from corgan_core.models.corgan_nets import DEC_TAIL, Decoder, geometry
+from corgan_core.models.fast_conv import SUBPIXEL_MIN_LENGTH, FastConvTranspose1d
+from corgan_core.models.fast_norm import FastBatchNorm1d
+
+
+def _pair(cin, cout, k, s, bias=True, seed=0):
+    torch.manual_seed(seed)
+    native = nn.ConvTranspose1d(cin, cout, k, s, bias=bias)
+    fast = FastConvTranspose1d(cin, cout, k, s, bias=bias)
+    fast.load_state_dict(native.state_dict())
+    return native, fast
+
+
+def _close(a, b, tol=1e-5):
+    scale = max(1.0, float(b.detach().abs().max()))
+    err = float((a - b).detach().abs().max())
+    assert err <= tol * scale, err
+
+
+# every decoder layer shape, at the input lengths it sees for Diabetes' width (k0 from geometry)
+_K0 = geometry(1071)[0]
+_SHAPES = [(128, 64, _K0, 1, 1)]
+_length = _K0
+for _cin, _cout, _k, _s in DEC_TAIL:
+    _SHAPES.append((_cin, _cout, _k, _s, _length))
+    _length = (_length - 1) * _s + _k
+
+
+@pytest.mark.parametrize("cin,cout,k,s,length", _SHAPES + [(3, 2, 4, 3, 20), (2, 3, 2, 5, 17)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fast_conv_transpose_equals_native_in_value_and_gradient(cin, cout, k, s, length, bias):
+    native, fast = _pair(cin, cout, k, s, bias)
+    x = torch.randn(7, cin, length, generator=torch.Generator().manual_seed(1))
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = native(xa), fast(xb)
+    assert ya.shape == yb.shape
+    _close(yb, ya)
+    g = torch.randn_like(ya)
+    (ya * g).sum().backward()
+    (yb * g).sum().backward()
+    _close(xb.grad, xa.grad)
+    _close(fast.weight.grad, native.weight.grad, 1e-4)
+    if bias:
+        _close(fast.bias.grad, native.bias.grad, 1e-4)
+
+
+def test_the_fast_paths_are_taken_where_the_docstring_says():
+    """Length 1 and length >= SUBPIXEL_MIN_LENGTH leave the native kernel; the rewrite is not a
+    no-op that happens to pass the equality test above."""
+    _, fast = _pair(16, 8, 7, 3)
+    long_x = torch.randn(2, 16, SUBPIXEL_MIN_LENGTH, requires_grad=True)
+    assert "Subpixel" in type(fast(long_x).grad_fn).__name__
+    mid_x = torch.randn(2, 16, SUBPIXEL_MIN_LENGTH - 1, requires_grad=True)
+    assert "Convolution" in type(fast(mid_x).grad_fn).__name__
+
+
+def test_fast_conv_under_torch_func_and_no_grad():
+    native, fast = _pair(16, 8, 7, 3)
+    x = torch.randn(5, 16, 40)
+    with torch.no_grad():
+        _close(fast(x), native(x))
+    params = {k: v.detach() for k, v in native.named_parameters()}
+
+    def loss(module):
+        def f(p, xi):
+            return torch.func.functional_call(module, p, (xi.unsqueeze(0),)).square().sum()
+        return f
+
+    per_a = torch.func.vmap(torch.func.grad(loss(native)), in_dims=(None, 0))(params, x)
+    per_b = torch.func.vmap(torch.func.grad(loss(fast)), in_dims=(None, 0))(params, x)
+    for name in params:
+        _close(per_b[name], per_a[name], 1e-4)
+
+
+def test_decoder_state_dict_is_the_native_one():
+    """A checkpoint of the native decoder loads into the fast one and gives the same logits."""
+    dec = Decoder(300, geometry(300)[0])
+    native = Decoder(300, geometry(300)[0])
+    for i, m in enumerate(native.net):
+        if isinstance(m, FastConvTranspose1d):
+            plain = nn.ConvTranspose1d(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0])
+            native.net[i] = plain
+    native.load_state_dict(dec.state_dict())
+    assert set(native.state_dict()) == set(dec.state_dict())
+    dec.eval(), native.eval()
+    z = torch.randn(9, 128)
+    with torch.no_grad():
+        _close(dec(z), native(z))
+
+
+def _sparse_rows(n, d, density, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(n, d, generator=g) < density).float() * torch.rand(n, d, generator=g).add(0.5)
+
+
+@pytest.mark.parametrize("density", [0.003, 0.05, 3 * SPARSE_MAX_DENSITY])
+def test_sparse_linear_equals_dense(density):
+    torch.manual_seed(0)
+    a, b = nn.Linear(200, 32), nn.Linear(200, 32)
+    b.load_state_dict(a.state_dict())
+    x = _sparse_rows(64, 200, density, 2)
+    x[5] = 0  # an empty row still gets the bias
+    ya, yb = a(x), sparse_linear(x, b)
+    _close(yb, ya)
+    g = torch.randn_like(ya)
+    (ya * g).sum().backward()
+    (yb * g).sum().backward()
+    _close(b.weight.grad, a.weight.grad, 1e-4)
+    _close(b.bias.grad, a.bias.grad, 1e-4)
+
+
+@pytest.mark.parametrize("mba,projection", [(False, 0), (False, 2), (True, 0)])
+def test_critic_forward_pair_equals_one_pass(mba, projection):
+    torch.manual_seed(0)
+    critic = MLPCritic(120, minibatch_averaging=mba, projection=projection)
+    fake = torch.sigmoid(torch.randn(16, 120))
+    real = _sparse_rows(16, 120, 0.02, 3)
+    if projection:  # the class one-hot sits in the last columns
+        real[:, -2:] = torch.nn.functional.one_hot(torch.arange(16) % 2, 2).float()
+    ref = critic(torch.cat([fake, real]))
+    grads_ref = torch.autograd.grad(ref.sum(), list(critic.parameters()))
+    out = critic.forward_pair(fake, real)
+    grads = torch.autograd.grad(out.sum(), list(critic.parameters()))
+    _close(out, ref)
+    for ga, gb in zip(grads, grads_ref):
+        _close(ga, gb, 1e-4)
+
+
+@pytest.mark.parametrize("shape", [(64, 4, 535), (33, 16, 21)])
+@pytest.mark.parametrize("grad", [True, False])
+def test_fast_batch_norm_equals_native_with_running_statistics(shape, grad):
+    torch.manual_seed(0)
+    native, fast = nn.BatchNorm1d(shape[1], momentum=0.3), FastBatchNorm1d(shape[1], momentum=0.3)
+    with torch.no_grad():
+        native.weight.uniform_(0.5, 2), native.bias.normal_()
+    fast.load_state_dict(native.state_dict())
+    x = torch.randn(*shape).mul(3).add(5)  # a large mean: the two-pass variance keeps its precision
+    g = torch.randn(*shape)
+    for _ in range(2):  # the running averages accumulate over calls as nn.BatchNorm1d's do
+        xa, xb = x.clone().requires_grad_(grad), x.clone().requires_grad_(grad)
+        with torch.set_grad_enabled(grad):
+            ya, yb = native(xa), fast(xb)
+        _close(yb, ya)
+        if grad:
+            (ya * g).sum().backward()
+            (yb * g).sum().backward()
+    for name, buf in native.state_dict().items():
+        _close(fast.state_dict()[name].float(), buf.float())
+    if grad:
+        _close(xb.grad, xa.grad, 1e-4)
+        _close(fast.weight.grad, native.weight.grad, 1e-4)
+        _close(fast.bias.grad, native.bias.grad, 1e-4)
+    fast.eval(), native.eval()
+    with torch.no_grad():
+        _close(fast(x), native(x))
