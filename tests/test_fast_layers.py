@@ -168,3 +168,11 @@ def test_fast_batch_norm_equals_native_with_running_statistics(shape, grad):
     fast.eval(), native.eval()
     with torch.no_grad():
         _close(fast(x), native(x))
+
+
+def test_single_output_channel_takes_the_channels_last_path():
+    _, fast = _pair(4, 1, 3, 2)
+    x = torch.randn(3, 4, 40, requires_grad=True)
+    assert "Subpixel" not in type(fast(x).grad_fn).__name__
+    _, fast = _pair(4, 2, 3, 2)
+    assert "Subpixel" in type(fast(x).grad_fn).__name__
