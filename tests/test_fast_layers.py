@@ -176,3 +176,18 @@ def test_single_output_channel_takes_the_channels_last_path():
     assert "Subpixel" not in type(fast(x).grad_fn).__name__
     _, fast = _pair(4, 2, 3, 2)
     assert "Subpixel" in type(fast(x).grad_fn).__name__
+
+
+def test_adam_is_fused_on_cpu_and_keeps_every_param_group():
+    from corgan_core.models.optimizers import adam
+
+    a, b = nn.Linear(3, 2), nn.Linear(2, 2)
+    opt = adam([{"params": a.parameters(), "lr": 0.1}, {"params": b.parameters(), "lr": 0.2}])
+    assert [len(g["params"]) for g in opt.param_groups] == [2, 2]
+    assert opt.defaults["fused"] is True
+    ref = torch.optim.Adam([{"params": [p.detach().clone().requires_grad_() for p in a.parameters()], "lr": 0.1}])
+    for p, q in zip(a.parameters(), ref.param_groups[0]["params"]):
+        p.grad = q.grad = torch.full_like(p, 0.5)
+    opt.step(), ref.step()
+    for p, q in zip(a.parameters(), ref.param_groups[0]["params"]):
+        _close(p.detach(), q.detach(), 1e-6)

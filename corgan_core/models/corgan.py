@@ -42,6 +42,7 @@ from .base import option
 from .corgan_nets import Decoder, Encoder, gd_networks, geometry, init_weights
 from .corgan_steps import CorGANSteps
 from .neural import NeuralModel, NeuralOptions
+from .optimizers import adam
 
 DP_COVERS = ("the autoencoder pretraining and the critic (the generator and the decoder's "
              "fine-tuning only see the critic, so they are post-processing)")
@@ -174,12 +175,12 @@ class CorGAN(CorGANSteps, NeuralModel):
     def make_optimizers(self):
         c, wd = self.config, self.config.weight_decay
         return {
-            "ae": torch.optim.Adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd),
-            "g": torch.optim.Adam([
+            "ae": adam(list(self.encoder_.parameters()) + list(self.decoder_.parameters()), lr=c.lr_ae, weight_decay=wd),
+            "g": adam([
                 {"params": self.generator_.parameters(), "lr": self._auto("lr", c.lr_g)},
                 {"params": self.decoder_.parameters(), "lr": self._auto("lr", c.lr_decoder)},
             ], betas=(c.adam_beta1, 0.999), weight_decay=wd),
-            "d": torch.optim.Adam(self.critic_.parameters(), lr=self._auto("lr", c.lr_d), betas=(c.adam_beta1, 0.999), weight_decay=wd),
+            "d": adam(self.critic_.parameters(), lr=self._auto("lr", c.lr_d), betas=(c.adam_beta1, 0.999), weight_decay=wd),
         }
 
     def _auto(self, name, value):

@@ -39,6 +39,7 @@ from .base import Phase, option
 from .medgan_nets import MedGANAutoencoder, MedGANDiscriminator, MedGANGenerator, WeightAverage, bn_burn_in, glorot_init
 from .medgan_steps import MedGANSteps
 from .neural import NeuralModel, NeuralOptions
+from .optimizers import adam
 
 DP_COVERS = ("the autoencoder pretraining and the discriminator (the generator and the decoder's "
              "fine-tuning only see the discriminator, so they are post-processing)")
@@ -121,10 +122,10 @@ class MedGAN(MedGANSteps, NeuralModel):
 
     def make_optimizers(self):
         c, betas = self.config, (self.config.adam_beta1, 0.999)
-        return {"ae": torch.optim.Adam(self.ae_.parameters(), lr=c.lr, weight_decay=c.l2),
-                "g": torch.optim.Adam(list(self.generator_.parameters()) + list(self.ae_.dec.parameters()),
-                                      lr=c.lr, betas=betas, weight_decay=c.l2),
-                "d": torch.optim.Adam(self.disc_.parameters(), lr=c.lr_d or c.lr, betas=betas, weight_decay=c.l2)}
+        return {"ae": adam(self.ae_.parameters(), lr=c.lr, weight_decay=c.l2),
+                "g": adam(list(self.generator_.parameters()) + list(self.ae_.dec.parameters()),
+                          lr=c.lr, betas=betas, weight_decay=c.l2),
+                "d": adam(self.disc_.parameters(), lr=c.lr_d or c.lr, betas=betas, weight_decay=c.l2)}
 
     def output_bias_param(self):
         return None if self.kind_ == "count" else self.ae_.dec.bias

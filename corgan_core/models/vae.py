@@ -27,6 +27,7 @@ from torch import nn
 from . import dp
 from .base import EpochResult, Phase, option
 from .neural import NeuralModel, NeuralOptions
+from .optimizers import adam
 
 DP_COVERS = "the whole VAE (encoder and decoder)"
 _DP = dp.dp_fields(DP_COVERS)
@@ -103,7 +104,7 @@ class VAE(NeuralModel):
         self.private_ = None
 
     def make_optimizers(self):
-        return {"net": torch.optim.Adam(self.net_.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)}
+        return {"net": adam(self.net_.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)}
 
     def output_bias_param(self):
         return self.net_.dec2.bias
