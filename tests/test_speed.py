@@ -144,13 +144,13 @@ def test_corgan_sample_process_never_imports_dynamo(tmp_path, rows):
 
 
 def test_generation_chunk_does_not_change_the_sample(rows):
-    """The generation chunk (NeuralModel.CHUNK) is a speed setting only: 1,024, 4,096 and a chunk
+    """The generation chunk (NeuralModel.CHUNK) is a speed setting only: 512, 1,024, 4,096 and a chunk
     that does not divide n give bit-identical rows for the same seed, dense and sparse."""
     from corgan_core.models import make_model
 
     model = make_model("corgan", dict(epochs=1, pretrain_epochs=1, batch_size=256)).fit(rows[:400], "binary", seed=0, device="cpu")
     ref = model.sample(2600, seed=9)
-    for chunk in (4096, 1024, 700):
+    for chunk in (4096, 1024, 512, 700):
         model.CHUNK = chunk
         assert np.array_equal(model.sample(2600, seed=9), ref), chunk
         assert np.array_equal(model.sample_sparse(2600, seed=9).toarray(), ref), chunk

@@ -1,13 +1,14 @@
-"""A faster CPU BatchNorm1d for the decoder's and encoder's training-mode passes.
+"""A faster CPU BatchNorm1d for the decoder's and encoder's passes (training mode and eval).
 
 PyTorch's CPU ``batch_norm`` spends ~2 ms on a (512, 4, 535) activation in the forward and ~3.5 ms
 in the backward, while a channel sum over it is ~0.1 ms; the decoder runs four such layers in every
 critic step (its fake batch, drawn under ``no_grad`` in training mode, as the released code does),
 generator step and autoencoder step. The same normalisation written with channel sums (two-pass
-variance, for accuracy) and in-place scale-and-shift is ~3x faster each way. The running statistics
-are updated exactly as ``nn.BatchNorm1d`` does (momentum, unbiased variance,
-``num_batches_tracked``). Everything else (eval mode, CUDA, ``torch.func`` transforms, cumulative
-averaging, double backward) is ``nn.BatchNorm1d`` itself; the state dict is unchanged.
+variance, for accuracy) and in-place scale-and-shift is ~3x faster each way; in eval mode (sampling)
+the running statistics fold into one fused multiply-add. The running statistics are updated exactly
+as ``nn.BatchNorm1d`` does (momentum, unbiased variance, ``num_batches_tracked``). Everything else
+(CUDA, ``torch.func`` transforms, cumulative averaging, no running statistics, double backward in
+training mode) is ``nn.BatchNorm1d`` itself; the state dict is unchanged.
 """
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ class FastBatchNorm1d(nn.BatchNorm1d):
     """``nn.BatchNorm1d`` with a faster CPU forward and backward for 3-D input in training mode."""
 
     def forward(self, x):
+        if not self.training and self.track_running_stats and self._plain(x):
+            # eval: one fused multiply-add with the running statistics folded in (native: ~4x slower)
+            c = x.shape[1]
+            scale = torch.rsqrt(self.running_var + self.eps)
+            if self.weight is not None:
+                scale = scale * self.weight
+            shift = -self.running_mean * scale
+            if self.bias is not None:
+                shift = shift + self.bias
+            return torch.addcmul(shift.view(1, c, 1), x, scale.view(1, c, 1))
         if not self._fast(x):
             return super().forward(x)
         if torch.is_grad_enabled():
@@ -75,6 +86,9 @@ class FastBatchNorm1d(nn.BatchNorm1d):
         return y if self.bias is None else y.add_(self.bias.view(1, c, 1))
 
     def _fast(self, x) -> bool:
-        return (self.training and self.track_running_stats and self.momentum is not None
-                and x.dim() == 3 and x.device.type == "cpu" and x.dtype == torch.float32
+        return self.training and self.track_running_stats and self.momentum is not None and self._plain(x)
+
+    @staticmethod
+    def _plain(x) -> bool:
+        return (x.dim() == 3 and x.device.type == "cpu" and x.dtype == torch.float32
                 and not torch._C._functorch.is_functorch_wrapped_tensor(x))
