@@ -126,3 +126,20 @@ def test_independent_baseline_keeps_frequencies_and_breaks_pairs():
     with pytest.raises(DataError) as e:
         independent_baseline(train, 0)
     assert_one_sentence(str(e.value))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regression_summary_matches_scikit_learn_and_scipy(seed):
+    from scipy.stats import pearsonr
+    from sklearn.metrics import r2_score
+
+    from corgan_core.metrics._common import regression_summary
+
+    rng = np.random.default_rng(seed)
+    real = rng.random(500) * 10 ** seed
+    synth = real + rng.normal(0, 0.3 * 10 ** seed, 500)
+    got = regression_summary(real, synth)
+    assert got["r2"] == pytest.approx(r2_score(real, synth), rel=1e-12, abs=1e-12)
+    assert got["pearson"] == pytest.approx(pearsonr(real, synth)[0], rel=1e-12)
+    assert math.isnan(regression_summary(np.ones(5), synth[:5])["r2"])
+    assert math.isnan(regression_summary(real[:5], np.ones(5))["pearson"])

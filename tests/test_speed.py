@@ -154,3 +154,17 @@ def test_generation_chunk_does_not_change_the_sample(rows):
         model.CHUNK = chunk
         assert np.array_equal(model.sample(2600, seed=9), ref), chunk
         assert np.array_equal(model.sample_sparse(2600, seed=9).toarray(), ref), chunk
+
+
+def test_checkpoint_quality_imports_neither_scikit_learn_nor_scipy_stats(rows):
+    """The quality check every ``corgan train`` runs at its checkpoints computes its R² and Pearson r
+    with numpy: importing sklearn.metrics and scipy.stats for them cost ~1 s per training run."""
+    code = ("import sys, numpy as np; from corgan_core.runs.quality import checkpoint_quality; "
+            "X = (np.random.default_rng(0).random((300, 40)) < 0.1).astype(np.float32); "
+            "q = checkpoint_quality(X[:100], X[100:200], X[200:]); "
+            "print(sorted(q), sorted(m for m in ('sklearn', 'scipy.stats') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    keys, imported = proc.stdout.strip().splitlines()[-1].split("] [")
+    assert "'frequency_r2'" in keys and "'cooccurrence_r2'" in keys and "'mi_auroc'" in keys
+    assert imported == "]", imported
