@@ -42,9 +42,12 @@ def _corgan(tmp: Path, args: list[str], procs: int = 2, **env) -> subprocess.Com
 
 
 def _why(res: subprocess.CompletedProcess) -> str:
-    """The first traceback of a failed launch (torchrun's own summary comes last and says little)."""
+    """The first traceback of a failed launch (torchrun's own summary comes last and says little),
+    with what came before it: a rank killed by a signal leaves no traceback of its own, only its last
+    words (e.g. "terminate called after ...") ahead of the launcher's."""
     err = res.stderr
-    return err[max(0, err.find("Traceback")):][:4000]
+    at = max(0, err.find("Traceback"))
+    return err[max(0, at - 2000):at + 4000]
 
 
 def _losses(run: Path) -> dict:
