@@ -191,3 +191,17 @@ def test_adam_is_fused_on_cpu_and_keeps_every_param_group():
     opt.step(), ref.step()
     for p, q in zip(a.parameters(), ref.param_groups[0]["params"]):
         _close(p.detach(), q.detach(), 1e-6)
+
+
+def test_cpu_autocast_takes_pytorchs_own_layers():
+    """Under bf16 autocast the rewrites step aside (their backward would mix dtypes)."""
+    dec = Decoder(300, geometry(300)[0])
+    z = torch.randn(6, 128, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = dec(z)
+    out.float().sum().backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all()
+    _, fast = _pair(16, 8, 7, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = fast(torch.randn(2, 16, 40, requires_grad=True))
+    assert "Subpixel" not in type(y.grad_fn).__name__

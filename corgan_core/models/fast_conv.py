@@ -74,7 +74,9 @@ class _SubpixelConvTranspose(torch.autograd.Function):
 
 
 def _native_only(x) -> bool:
-    return x.device.type != "cpu" or torch._C._functorch.is_functorch_wrapped_tensor(x)
+    # autocast: the saved input and the incoming gradient could differ in dtype in the backward
+    return (x.device.type != "cpu" or torch.is_autocast_enabled("cpu")
+            or torch._C._functorch.is_functorch_wrapped_tensor(x))
 
 
 class FastConvTranspose1d(nn.ConvTranspose1d):

@@ -91,4 +91,5 @@ class FastBatchNorm1d(nn.BatchNorm1d):
     @staticmethod
     def _plain(x) -> bool:
         return (x.dim() == 3 and x.device.type == "cpu" and x.dtype == torch.float32
+                and not torch.is_autocast_enabled("cpu")
                 and not torch._C._functorch.is_functorch_wrapped_tensor(x))
