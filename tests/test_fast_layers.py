@@ -205,3 +205,37 @@ def test_cpu_autocast_takes_pytorchs_own_layers():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = fast(torch.randn(2, 16, 40, requires_grad=True))
     assert "Subpixel" not in type(y.grad_fn).__name__
+
+
+def test_parameters_wrapped_by_torch_func_alone_take_the_native_layers():
+    """torch.func may wrap only the parameters (a plain input to functional_call under grad)."""
+    native, fast = _pair(16, 8, 7, 3)
+    x = torch.randn(3, 16, 40)
+    params = {k: v.detach() for k, v in native.named_parameters()}
+    ga = torch.func.grad(lambda p: torch.func.functional_call(native, p, (x,)).square().sum())(params)
+    gb = torch.func.grad(lambda p: torch.func.functional_call(fast, p, (x,)).square().sum())(params)
+    for name in params:
+        _close(gb[name], ga[name], 1e-4)
+    # BatchNorm in training mode: PyTorch's layer refuses (it updates its running statistics in place),
+    # and the fast one refuses the same way instead of running its own autograd Function
+    xb = torch.randn(5, 4, 9)
+    for bn in (nn.BatchNorm1d(4), FastBatchNorm1d(4)):
+        pb = {k: v.detach() for k, v in bn.named_parameters()}
+        with pytest.raises(RuntimeError, match="in-place operation"):
+            torch.func.grad(lambda p: torch.func.functional_call(bn, p, (xb,)).square().sum())(pb)
+
+
+def test_one_value_per_channel_is_refused_as_pytorch_refuses_it():
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        FastBatchNorm1d(3)(torch.randn(1, 3, 1))
+
+
+def test_adam_takes_a_single_tensor_as_a_groups_params():
+    from corgan_core.models.optimizers import adam
+
+    w = torch.zeros(3, 2, requires_grad=True)
+    opt = adam([{"params": w, "lr": 0.1}])
+    assert opt.param_groups[0]["params"][0] is w
+    w.grad = torch.ones_like(w)
+    opt.step()
+    assert torch.allclose(w.detach(), torch.full_like(w, -0.1))

@@ -13,8 +13,11 @@ rewrites are used instead, chosen by the input's length:
 The backward of the sub-pixel form is PyTorch's own ``convolution_backward`` for the transposed
 convolution (faster than differentiating the interleave), except for a single output channel (the
 last layer), which runs channels-last and is differentiated as it stands. Shorter inputs (the second layer, where
-the rewrite measured slower), CUDA tensors (cuDNN is not the bottleneck there), ``torch.func``
-transforms (DP-SGD's per-record gradients) and double backward use ``conv_transpose1d`` itself.
+the rewrite measured slower), CUDA tensors (cuDNN is not the bottleneck there), CPU autocast and
+``torch.func`` transforms (DP-SGD's per-record gradients) use ``conv_transpose1d`` itself. The
+sub-pixel backward is once-differentiable: a double backward through it (a gradient penalty on a
+network that contains the decoder; none does: the penalties go through the critics) raises
+PyTorch's own error rather than giving a wrong second derivative.
 Checkpoints are unchanged: the module is an ``nn.ConvTranspose1d`` with the same state.
 """
 from __future__ import annotations
@@ -73,10 +76,11 @@ class _SubpixelConvTranspose(torch.autograd.Function):
         return gx, gw, gb if ctx.has_bias else None, None
 
 
-def _native_only(x) -> bool:
-    # autocast: the saved input and the incoming gradient could differ in dtype in the backward
-    return (x.device.type != "cpu" or torch.is_autocast_enabled("cpu")
-            or torch._C._functorch.is_functorch_wrapped_tensor(x))
+def _native_only(x, weight) -> bool:
+    # autocast: the saved input and the incoming gradient could differ in dtype in the backward;
+    # torch.func may wrap the parameters alone (functional_call under grad with a plain input)
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return x.device.type != "cpu" or torch.is_autocast_enabled("cpu") or wrapped(x) or wrapped(weight)
 
 
 class FastConvTranspose1d(nn.ConvTranspose1d):
@@ -86,7 +90,7 @@ class FastConvTranspose1d(nn.ConvTranspose1d):
     def forward(self, x, output_size=None):
         plain = (self.padding == (0,) and self.dilation == (1,) and self.groups == 1
                  and self.output_padding == (0,) and output_size is None and x.dim() == 3)
-        if not plain or _native_only(x):
+        if not plain or _native_only(x, self.weight):
             return super().forward(x, output_size)
         length = x.shape[-1]
         if length == 1:

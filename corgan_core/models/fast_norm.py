@@ -7,8 +7,11 @@ generator step and autoencoder step. The same normalisation written with channel
 variance, for accuracy) and in-place scale-and-shift is ~3x faster each way; in eval mode (sampling)
 the running statistics fold into one fused multiply-add. The running statistics are updated exactly
 as ``nn.BatchNorm1d`` does (momentum, unbiased variance, ``num_batches_tracked``). Everything else
-(CUDA, ``torch.func`` transforms, cumulative averaging, no running statistics, double backward in
-training mode) is ``nn.BatchNorm1d`` itself; the state dict is unchanged.
+(CUDA, CPU autocast, ``torch.func`` transforms, cumulative averaging, no running statistics, one
+value per channel) is ``nn.BatchNorm1d`` itself; the state dict is unchanged. The training-mode
+backward is once-differentiable: a double backward through it (no network of the project needs one:
+the gradient penalties go through the critics, which have no BatchNorm) raises PyTorch's own error
+rather than giving a wrong second derivative.
 """
 from __future__ import annotations
 
@@ -86,10 +89,12 @@ class FastBatchNorm1d(nn.BatchNorm1d):
         return y if self.bias is None else y.add_(self.bias.view(1, c, 1))
 
     def _fast(self, x) -> bool:
-        return self.training and self.track_running_stats and self.momentum is not None and self._plain(x)
+        # one value per channel: nn.BatchNorm1d raises its own error for it
+        return (self.training and self.track_running_stats and self.momentum is not None and self._plain(x)
+                and x.shape[0] * x.shape[2] > 1)
 
-    @staticmethod
-    def _plain(x) -> bool:
+    def _plain(self, x) -> bool:
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
         return (x.dim() == 3 and x.device.type == "cpu" and x.dtype == torch.float32
-                and not torch.is_autocast_enabled("cpu")
-                and not torch._C._functorch.is_functorch_wrapped_tensor(x))
+                and not torch.is_autocast_enabled("cpu") and not wrapped(x)
+                and not (self.weight is not None and wrapped(self.weight)))

@@ -73,7 +73,10 @@ def adam(params, **kwargs):
     on 2 CPU cores here, a few percent of a critic step); the same algorithm and state dict."""
     import torch
 
-    params = [dict(g, params=list(g["params"])) if isinstance(g, dict) else g for g in params]
+    def listed(ps):
+        return [ps] if isinstance(ps, torch.Tensor) else list(ps)
+
+    params = [dict(g, params=listed(g["params"])) if isinstance(g, dict) else g for g in listed(params)]
     tensors = [p for group in params for p in (group["params"] if isinstance(group, dict) else [group])]
     if tensors and all(t.dtype == torch.float32 and t.device.type in ("cpu", "cuda") for t in tensors):
         kwargs.setdefault("fused", True)
