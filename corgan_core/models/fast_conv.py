@@ -76,11 +76,14 @@ class _SubpixelConvTranspose(torch.autograd.Function):
         return gx, gw, gb if ctx.has_bias else None, None
 
 
-def _native_only(x, weight) -> bool:
-    # autocast: the saved input and the incoming gradient could differ in dtype in the backward;
-    # torch.func may wrap the parameters alone (functional_call under grad with a plain input)
+def torch_layer_needed(x, weight) -> bool:
+    """Whether a fast layer must leave ``x`` to PyTorch's own layer: off the CPU, under CPU autocast
+    (the saved input and the incoming gradient could differ in dtype in a custom backward) and under
+    ``torch.func``, which may wrap the input or the parameters alone (``functional_call`` under
+    ``grad`` with a plain input). Shared by :mod:`.fast_conv` and :mod:`.fast_norm`."""
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-    return x.device.type != "cpu" or torch.is_autocast_enabled("cpu") or wrapped(x) or wrapped(weight)
+    return (x.device.type != "cpu" or torch.is_autocast_enabled("cpu") or wrapped(x)
+            or (weight is not None and wrapped(weight)))
 
 
 class FastConvTranspose1d(nn.ConvTranspose1d):
@@ -90,7 +93,7 @@ class FastConvTranspose1d(nn.ConvTranspose1d):
     def forward(self, x, output_size=None):
         plain = (self.padding == (0,) and self.dilation == (1,) and self.groups == 1
                  and self.output_padding == (0,) and output_size is None and x.dim() == 3)
-        if not plain or _native_only(x, self.weight):
+        if not plain or torch_layer_needed(x, self.weight):
             return super().forward(x, output_size)
         length = x.shape[-1]
         if length == 1:

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from .fast_conv import torch_layer_needed
+
 
 def _normalise(bn: nn.BatchNorm1d, x: torch.Tensor):
     """(x - mean) / sqrt(var + eps) over (batch, length) per channel, the reciprocal std, and the
@@ -31,7 +33,7 @@ def _normalise(bn: nn.BatchNorm1d, x: torch.Tensor):
     with torch.no_grad():
         bn.num_batches_tracked.add_(1)
         bn.running_mean.lerp_(mean, bn.momentum)
-        bn.running_var.lerp_(var * (n / max(n - 1, 1)), bn.momentum)
+        bn.running_var.lerp_(var * (n / (n - 1)), bn.momentum)  # n > 1: FastBatchNorm1d._fast
     rstd = torch.rsqrt(var + bn.eps)
     return xhat.mul_(rstd.view(1, c, 1)), rstd
 
@@ -94,7 +96,4 @@ class FastBatchNorm1d(nn.BatchNorm1d):
                 and x.shape[0] * x.shape[2] > 1)
 
     def _plain(self, x) -> bool:
-        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-        return (x.dim() == 3 and x.device.type == "cpu" and x.dtype == torch.float32
-                and not torch.is_autocast_enabled("cpu") and not wrapped(x)
-                and not (self.weight is not None and wrapped(self.weight)))
+        return x.dim() == 3 and x.dtype == torch.float32 and not torch_layer_needed(x, self.weight)
